@@ -1,0 +1,97 @@
+"""The one table between the exception tree and gRPC status codes.
+
+Servers turn a `UserbotError` into a status code, a message and a trailing
+`userbot-error` kind; clients turn that back into the same exception class.
+A failure that never reached our code carries no kind and maps by code alone.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import grpc
+import grpc.aio
+
+from custody import errors
+
+KIND_KEY = "userbot-error"
+DETAIL_KEY = "userbot-error-detail"
+
+# kind on the wire -> (exception class, status code)
+_TABLE: dict[str, tuple[type[errors.UserbotError], grpc.StatusCode]] = {
+    "command": (errors.CommandError, grpc.StatusCode.INVALID_ARGUMENT),
+    "secret_not_found": (errors.SecretNotFoundError, grpc.StatusCode.NOT_FOUND),
+    "vault_permission": (errors.VaultPermissionError, grpc.StatusCode.PERMISSION_DENIED),
+    "vault_unavailable": (errors.VaultUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    "vault": (errors.VaultError, grpc.StatusCode.INTERNAL),
+    "store_unavailable": (errors.StoreUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    "ticket_unavailable": (errors.TicketUnavailableError, grpc.StatusCode.FAILED_PRECONDITION),
+    "store": (errors.StoreError, grpc.StatusCode.INTERNAL),
+    "content_unavailable": (errors.ContentUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    "content_not_found": (errors.ContentNotFoundError, grpc.StatusCode.NOT_FOUND),
+    "content": (errors.ContentError, grpc.StatusCode.INTERNAL),
+    "integrity": (errors.IntegrityError, grpc.StatusCode.DATA_LOSS),
+    "overloaded": (errors.OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+}
+_KIND_OF = {cls: kind for kind, (cls, _) in _TABLE.items()}
+
+# status code of a call that never reached our code -> exception class
+_BY_CODE: dict[grpc.StatusCode, type[errors.RpcError]] = {
+    grpc.StatusCode.UNAVAILABLE: errors.ServiceUnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceededError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.OverloadedError,
+}
+
+
+def kind_of(exc: errors.UserbotError) -> str | None:
+    """Return the wire kind of `exc`, walking up its classes; None if it has none."""
+    for cls in type(exc).__mro__:
+        kind = _KIND_OF.get(cls)
+        if kind is not None:
+            return kind
+
+    return None
+
+
+async def abort(context: grpc.aio.ServicerContext[object, object], exc: errors.UserbotError) -> NoReturn:
+    """End the current call with the status that stands for `exc`."""
+    kind = kind_of(exc)
+    if kind is None:
+        await context.abort(grpc.StatusCode.INTERNAL, "The service failed unexpectedly.")
+    code = _TABLE[kind][1]
+    metadata: list[tuple[str, str]] = [(KIND_KEY, kind)]
+    if exc.wire_field is not None:
+        metadata.append((DETAIL_KEY, str(getattr(exc, exc.wire_field))))
+    await context.abort(code, str(exc), tuple(metadata))
+
+
+def from_rpc_error(err: grpc.aio.AioRpcError, service: str) -> errors.UserbotError:
+    """Translate a failed call to `service` into the exception it stands for."""
+    trailing = dict(err.trailing_metadata() or ())
+    kind = trailing.get(KIND_KEY)
+    message = err.details() or ""
+    if isinstance(kind, str) and kind in _TABLE:
+        cls = _TABLE[kind][0]
+        detail = trailing.get(DETAIL_KEY)
+        if cls.wire_field is not None and isinstance(detail, str):
+            return cls(detail)  # type: ignore[call-arg]
+        if cls.wire_field is None:
+            return cls(message)
+
+    code = err.code()
+    by_code = _BY_CODE.get(code)
+    if by_code is errors.ServiceUnavailableError:
+        return by_code(f"The {service} is unreachable.")
+    if by_code is errors.DeadlineExceededError:
+        return by_code(f"The {service} did not answer in time.")
+    if by_code is errors.OverloadedError:
+        return by_code(f"The {service} is busy; try again in a moment.")
+
+    return errors.RpcError(f"The {service} failed ({code.name.lower()}).")
+
+
+def is_unreached(err: grpc.aio.AioRpcError) -> bool:
+    """Tell whether a call failed before our code on the server took it."""
+    trailing = dict(err.trailing_metadata() or ())
+
+    return err.code() is grpc.StatusCode.UNAVAILABLE and KIND_KEY not in trailing
