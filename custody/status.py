@@ -90,8 +90,8 @@ def from_rpc_error(err: grpc.aio.AioRpcError, service: str) -> errors.UserbotErr
     return errors.RpcError(f"The {service} failed ({code.name.lower()}).")
 
 
-def is_unreached(err: grpc.aio.AioRpcError) -> bool:
-    """Tell whether a call failed before our code on the server took it."""
+def is_refused(err: grpc.aio.AioRpcError, codes: frozenset[grpc.StatusCode]) -> bool:
+    """Tell whether a call failed with one of `codes` before our server code took it."""
     trailing = dict(err.trailing_metadata() or ())
 
-    return err.code() is grpc.StatusCode.UNAVAILABLE and KIND_KEY not in trailing
+    return err.code() in codes and KIND_KEY not in trailing

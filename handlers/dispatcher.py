@@ -76,11 +76,13 @@ class Dispatcher(Generic[ServicesT]):
             reply = await route.handler(command, self._services)
         except UserbotError as exc:
             outcome = type(exc).__name__
-            reply = Reply(f"⚠️ {exc}")
+            reply = Reply(f"⚠️ {exc}", failed=True)
         except Exception:
             outcome = "crash"
             log.exception("command.crashed", command=route.name)
-            reply = Reply("⚠️ Something went wrong on our side; the bot's log has the details.")
+            reply = Reply(
+                "⚠️ Something went wrong on our side; the bot's log has the details.", failed=True
+            )
         log.info(
             "command.handled",
             command=route.name,

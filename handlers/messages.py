@@ -32,12 +32,13 @@ class Reply:
     """What a handler answers.
 
     `delete_after` is the number of seconds after which the chat should remove
-    the reply again; None keeps it.
+    the reply again; None keeps it. `failed` marks a reply that reports an error.
     """
 
     text: str
     hidden: tuple[HiddenSpan, ...] = field(default=())
     delete_after: float | None = None
+    failed: bool = False
 
     def __repr__(self) -> str:
         # A reply may carry a secret value: never let it reach a log by repr.

@@ -1,0 +1,1 @@
+"""The userbot process: command line, configuration, logging, the chat front ends."""

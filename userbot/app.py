@@ -1,0 +1,92 @@
+"""The long-running jobs behind each command: console, servers, Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from custody.content import ContentStore
+from custody.tickets import TicketStore
+from custody.vault import VaultClient
+from handlers import Dispatcher
+from handlers.dispatcher import Access
+from handlers.secrets import SecretServices
+from handlers.secrets import router as secrets_router
+from userbot.config import Settings
+from userbot.console import run_console
+from userbot.stack import (
+    Backends,
+    content_store,
+    open_stack,
+    open_ticket_store,
+    remote_identity,
+    start_backend_server,
+    start_secrets_server,
+)
+
+log = structlog.get_logger("userbot")
+
+
+def build_dispatcher(
+    services: SecretServices, settings: Settings, own_username: str | None = None
+) -> Dispatcher[SecretServices]:
+    access = Access(allowed_users=settings.telegram.allowed_users)
+    return Dispatcher([secrets_router], services, access, own_username=own_username)
+
+
+async def run_console_app(
+    settings: Settings,
+    *,
+    tickets: TicketStore | None = None,
+    content: ContentStore | None = None,
+) -> int:
+    """`userbot console`: the terminal chat over the configured services."""
+    async with open_stack(settings, tickets=tickets, content=content) as services:
+        return await run_console(build_dispatcher(services, settings))
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def serve(settings: Settings, which: str, grace: float = 5.0) -> int:
+    """`userbot serve secrets|backend`: one server alone, until SIGTERM."""
+    identity = remote_identity(settings)
+    tickets = await open_ticket_store(settings)
+    content = content_store(settings)
+    backends = Backends(tickets=tickets, content=content)
+    vault: VaultClient
+    try:
+        if which == "secrets":
+            server, vault = await start_secrets_server(
+                settings, backends, settings.rpc.secrets_listen, identity
+            )
+            drain = None
+        else:
+            server, vault, servicer = await start_backend_server(
+                settings, backends, settings.rpc.backend_listen, identity
+            )
+            drain = servicer.drain
+        log.info("server.ready", server=which, port=server.port)
+        await wait_for_stop_signal()
+        log.info("server.stopping", server=which, grace_s=grace)
+        await server.stop(grace)
+        if drain is not None:
+            await drain()
+        await vault.aclose()
+    finally:
+        await content.aclose()
+        await tickets.aclose()
+
+    return 0

@@ -1,0 +1,97 @@
+"""`userbot demo`: the console chat with everything it needs started in-process.
+
+An OpenBao dev server on a free loopback port, transit and policies prepared,
+a few demo secrets written, Redis at REDIS_URL if it answers (an in-process
+ticket store otherwise), and the embedded content store in a temporary folder.
+Everything started here is stopped when the demo ends.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import structlog
+
+from custody.errors import StoreUnavailableError
+from custody.tickets import MemoryTicketStore, RedisTicketStore, TicketStore
+from custody.vault import VaultLocation
+from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY, VaultAdmin
+from userbot.config import Secret, Settings
+from userbot.devvault import dev_vault
+
+log = structlog.get_logger("demo")
+
+DEMO_SECRETS: dict[str, dict[str, str]] = {
+    "db_prod": {"host": "db.prod.internal:5432", "username": "app", "password": "s3cr3t-demo-pass"},
+    "api_token": {"token": "demo-api-token-4f9c2e71"},
+    "smtp": {"host": "smtp.internal", "username": "mailer", "password": "demo-smtp-pass"},
+}
+
+
+def _location(settings: Settings) -> VaultLocation:
+    vault = settings.vault
+    return VaultLocation(vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key)
+
+
+def _redis_label(url: str) -> str:
+    # "redis://:pw@127.0.0.1:6379/0" -> "redis://127.0.0.1:6379/0": never log a password.
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+async def demo_ticket_store(settings: Settings) -> TicketStore:
+    """Redis at REDIS_URL if it answers; an in-process store otherwise."""
+    url = settings.store.redis_url.reveal()
+    try:
+        store = await RedisTicketStore(url, settings.store.key_prefix, timeout=0.5).open()
+    except StoreUnavailableError:
+        log.info("demo.ticket_store", store="in-process", reason=f"no Redis at {_redis_label(url)}")
+        return MemoryTicketStore()
+    log.info("demo.ticket_store", store="redis", redis=_redis_label(url))
+
+    return store
+
+
+async def prepare_demo_vault(addr: str, root_token: str, settings: Settings) -> Settings:
+    """Set up Vault as `setup-vault` would, write the demo secrets, and return
+    settings that give each server its own narrow token instead of the root token."""
+    async with VaultAdmin(addr, root_token, _location(settings)) as admin:
+        await admin.setup()
+        for name, fields in DEMO_SECRETS.items():
+            await admin.write_secret(name, fields)
+        secrets_token = await admin.create_token(SECRETS_POLICY)
+        backend_token = await admin.create_token(BACKEND_POLICY)
+
+    vault = replace(
+        settings.vault,
+        addr=addr,
+        token=Secret(""),
+        secrets_token=Secret(secrets_token),
+        backend_token=Secret(backend_token),
+        namespace=None,
+        cacert=None,
+    )
+    return replace(settings, vault=vault)
+
+
+async def run_demo(settings: Settings) -> int:
+    """Run the console against a self-contained set of services; return its exit code."""
+    from userbot.app import run_console_app
+
+    async with dev_vault() as server:
+        log.info("demo.vault_started", addr=server.addr, names=sorted(DEMO_SECRETS))
+        settings = await prepare_demo_vault(server.addr, server.root_token, settings)
+        with tempfile.TemporaryDirectory(prefix="userbot-demo-content-") as content_dir:
+            store = replace(settings.store, ipfs_api="", content_dir=Path(content_dir))
+            rpc = replace(settings.rpc, secrets_addr="", backend_addr="")
+            settings = replace(settings, store=store, rpc=rpc)
+            tickets = await demo_ticket_store(settings)
+            try:
+                return await run_console_app(settings, tickets=tickets)
+            finally:
+                await tickets.aclose()
