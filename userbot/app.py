@@ -90,3 +90,43 @@ async def serve(settings: Settings, which: str, grace: float = 5.0) -> int:
         await tickets.aclose()
 
     return 0
+
+
+async def run_telegram(settings: Settings) -> int:
+    """`userbot run`: answer commands in Telegram until SIGTERM or disconnection."""
+    from userbot.telegram import TelegramUserbot, open_client
+
+    telegram = settings.telegram
+    api_id, api_hash = telegram.require()
+    client = await open_client(api_id, api_hash, telegram.session.reveal())
+    try:
+        me = await client.get_me()
+        async with open_stack(settings) as services:
+            dispatcher = build_dispatcher(services, settings, getattr(me, "username", None))
+            bot = TelegramUserbot(client, dispatcher, flood_wait_cap=telegram.flood_wait_cap)
+            async with bot:
+                log.info("telegram.ready", user_id=getattr(me, "id", None))
+                stop = asyncio.ensure_future(wait_for_stop_signal())
+                gone = asyncio.ensure_future(client.disconnected)
+                done, pending = await asyncio.wait({stop, gone}, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                if gone in done:
+                    log.warning("telegram.disconnected")
+                    return 1
+    finally:
+        await client.disconnect()
+
+    return 0
+
+
+async def login(settings: Settings) -> int:
+    """`userbot login`: sign in on the terminal and print the session string for TG_SESSION."""
+    from userbot.telegram import login as telegram_login
+
+    api_id, api_hash = settings.telegram.require()
+    session = await telegram_login(api_id, api_hash)
+    print("Put this in TG_SESSION (it is as good as your password; keep it secret):")
+    print(session)
+
+    return 0
