@@ -1,7 +1,7 @@
 """Turns a secret's fields into reply text and the spans that hold values.
 
-    name="db_prod", version=3, fields={"password": "hunter2", "user": "app"}
-    ->  "🔐 db_prod (v3)\npassword: hunter2\nuser: app"   hidden: [(27, 7), (41, 3)]
+name="db_prod", version=3, fields={"password": "hunter2", "user": "app"}
+->  "🔐 db_prod (v3)\npassword: hunter2\nuser: app"   hidden: [(27, 7), (41, 3)]
 """
 
 from __future__ import annotations

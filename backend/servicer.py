@@ -39,7 +39,9 @@ class BackendServicer(pb_grpc.BackendServiceServicer):
         if not request.ticket_id or not request.HasField("requester"):
             raise CommandError("The request names no ticket or no requester.")
         user_id, chat_id = request.requester.user_id, request.requester.chat_id
-        structlog.contextvars.bind_contextvars(ticket=ticket_ref(request.ticket_id), user_id=user_id)
+        structlog.contextvars.bind_contextvars(
+            ticket=ticket_ref(request.ticket_id), user_id=user_id
+        )
 
         # From here on the ticket is spent, whatever happens next.
         ticket = await self._tickets.redeem(request.ticket_id)

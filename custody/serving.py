@@ -11,7 +11,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 import grpc.aio
@@ -27,7 +27,7 @@ log = structlog.get_logger("rpc")
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Method = Callable[[Any, Req, Context], Awaitable[Resp]]
 
 
@@ -115,9 +115,13 @@ async def start_server(
         else:
             port = server.add_secure_port(listen, identity.server_credentials())
     except RuntimeError as exc:
-        raise ConfigError(listen_variable, f"must be a free host:port to listen on; {listen} is not") from exc
+        raise ConfigError(
+            listen_variable, f"must be a free host:port to listen on; {listen} is not"
+        ) from exc
     if port == 0:
-        raise ConfigError(listen_variable, f"must be a free host:port to listen on; {listen} is not")
+        raise ConfigError(
+            listen_variable, f"must be a free host:port to listen on; {listen} is not"
+        )
     await server.start()
 
     for name in (*names, ""):

@@ -35,11 +35,17 @@ _TABLE: dict[str, tuple[type[errors.UserbotError], grpc.StatusCode]] = {
 }
 _KIND_OF = {cls: kind for kind, (cls, _) in _TABLE.items()}
 
-# status code of a call that never reached our code -> exception class
-_BY_CODE: dict[grpc.StatusCode, type[errors.RpcError]] = {
-    grpc.StatusCode.UNAVAILABLE: errors.ServiceUnavailableError,
-    grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceededError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.OverloadedError,
+# status code of a call that never reached our code -> exception class, message
+_BY_CODE: dict[grpc.StatusCode, tuple[type[errors.RpcError], str]] = {
+    grpc.StatusCode.UNAVAILABLE: (errors.ServiceUnavailableError, "The {service} is unreachable."),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (
+        errors.DeadlineExceededError,
+        "The {service} did not answer in time.",
+    ),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (
+        errors.OverloadedError,
+        "The {service} is busy; try again in a moment.",
+    ),
 }
 
 
@@ -53,16 +59,22 @@ def kind_of(exc: errors.UserbotError) -> str | None:
     return None
 
 
-async def abort(context: grpc.aio.ServicerContext[object, object], exc: errors.UserbotError) -> NoReturn:
+async def abort(
+    context: grpc.aio.ServicerContext[object, object], exc: errors.UserbotError
+) -> NoReturn:
     """End the current call with the status that stands for `exc`."""
     kind = kind_of(exc)
+    metadata: list[tuple[str, str]] = []
     if kind is None:
-        await context.abort(grpc.StatusCode.INTERNAL, "The service failed unexpectedly.")
-    code = _TABLE[kind][1]
-    metadata: list[tuple[str, str]] = [(KIND_KEY, kind)]
-    if exc.wire_field is not None:
-        metadata.append((DETAIL_KEY, str(getattr(exc, exc.wire_field))))
-    await context.abort(code, str(exc), tuple(metadata))
+        code, message = grpc.StatusCode.INTERNAL, "The service failed unexpectedly."
+    else:
+        code, message = _TABLE[kind][1], str(exc)
+        metadata.append((KIND_KEY, kind))
+        if exc.wire_field is not None:
+            metadata.append((DETAIL_KEY, str(getattr(exc, exc.wire_field))))
+
+    await context.abort(code, message, tuple(metadata))
+    raise AssertionError("ServicerContext.abort always raises")
 
 
 def from_rpc_error(err: grpc.aio.AioRpcError, service: str) -> errors.UserbotError:
@@ -74,18 +86,14 @@ def from_rpc_error(err: grpc.aio.AioRpcError, service: str) -> errors.UserbotErr
         cls = _TABLE[kind][0]
         detail = trailing.get(DETAIL_KEY)
         if cls.wire_field is not None and isinstance(detail, str):
-            return cls(detail)  # type: ignore[call-arg]
+            return cls(detail)
         if cls.wire_field is None:
             return cls(message)
 
     code = err.code()
-    by_code = _BY_CODE.get(code)
-    if by_code is errors.ServiceUnavailableError:
-        return by_code(f"The {service} is unreachable.")
-    if by_code is errors.DeadlineExceededError:
-        return by_code(f"The {service} did not answer in time.")
-    if by_code is errors.OverloadedError:
-        return by_code(f"The {service} is busy; try again in a moment.")
+    if code in _BY_CODE:
+        cls, template = _BY_CODE[code]
+        return cls(template.format(service=service))
 
     return errors.RpcError(f"The {service} failed ({code.name.lower()}).")
 

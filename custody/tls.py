@@ -120,7 +120,9 @@ def _issue(
     return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
-def local_pki(lifetime: datetime.timedelta = datetime.timedelta(days=1)) -> tuple[TlsIdentity, TlsIdentity]:
+def local_pki(
+    lifetime: datetime.timedelta = datetime.timedelta(days=1),
+) -> tuple[TlsIdentity, TlsIdentity]:
     """Make a throwaway CA and return (server identity, client identity) signed by it."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)

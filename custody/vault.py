@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import hvac
 import hvac.exceptions
@@ -42,7 +42,8 @@ class SecretVersion:
     fields: dict[str, str]
 
     def __repr__(self) -> str:
-        return f"SecretVersion(name={self.name!r}, version={self.version}, fields=<{len(self.fields)}>)"
+        shown = f"name={self.name!r}, version={self.version}, fields=<{len(self.fields)}>"
+        return f"SecretVersion({shown})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,9 @@ class VaultClient:
         except (hvac.exceptions.VaultDown, hvac.exceptions.BadGateway) as exc:
             raise VaultUnavailableError(f"Vault at {self.addr} is sealed or unavailable.") from exc
         except hvac.exceptions.RateLimitExceeded as exc:
-            raise VaultUnavailableError("Vault is rate-limiting requests; try again shortly.") from exc
+            raise VaultUnavailableError(
+                "Vault is rate-limiting requests; try again shortly."
+            ) from exc
         except hvac.exceptions.VaultError as exc:
             # hvac's message is Vault's own error list: paths and reasons, no values.
             raise VaultError(f"Vault rejected the request: {exc}.") from exc
@@ -191,7 +194,7 @@ class VaultClient:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._session.close()
 
-    async def __aenter__(self) -> VaultClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -96,7 +96,9 @@ class VaultAdmin(VaultClient):
             if existing.get("type") != "transit":
                 raise VaultError(f"The mount {mount}/ exists but is not a transit engine.")
             return Step(f"transit secrets engine at {mount}/", changed=False)
-        await self._call(functools.partial(self._hvac.sys.enable_secrets_engine, "transit", path=mount))
+        await self._call(
+            functools.partial(self._hvac.sys.enable_secrets_engine, "transit", path=mount)
+        )
 
         return Step(f"transit secrets engine at {mount}/", changed=True)
 
@@ -105,7 +107,9 @@ class VaultAdmin(VaultClient):
         loc = self._location
         what = f"transit key {loc.transit_key} (aes256-gcm96)"
         read = functools.partial(
-            self._hvac.secrets.transit.read_key, name=loc.transit_key, mount_point=loc.transit_mount
+            self._hvac.secrets.transit.read_key,
+            name=loc.transit_key,
+            mount_point=loc.transit_mount,
         )
         try:
             await self._call(read)
@@ -141,7 +145,9 @@ class VaultAdmin(VaultClient):
             if text == rules:
                 steps.append(Step(f"policy {name}", changed=False))
                 continue
-            await self._call(functools.partial(self._hvac.sys.create_or_update_policy, name, rules))
+            await self._call(
+                functools.partial(self._hvac.sys.create_or_update_policy, name, rules)
+            )
             steps.append(Step(f"policy {name}", changed=True))
 
         return steps

@@ -108,7 +108,9 @@ async def run_telegram(settings: Settings) -> int:
                 log.info("telegram.ready", user_id=getattr(me, "id", None))
                 stop = asyncio.ensure_future(wait_for_stop_signal())
                 gone = asyncio.ensure_future(client.disconnected)
-                done, pending = await asyncio.wait({stop, gone}, return_when=asyncio.FIRST_COMPLETED)
+                done, pending = await asyncio.wait(
+                    {stop, gone}, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in pending:
                     task.cancel()
                 if gone in done:

@@ -25,16 +25,27 @@ EXIT_INTERRUPTED = 130
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="userbot",
-        description="A Telegram userbot that hands secrets from Vault to a chat, sealed all the way.",
+        description="A Telegram userbot that hands secrets from Vault to a chat, sealed all the"
+        " way.",
     )
     parser.add_argument(
-        "--env-file", default=".env", help="settings file read after the environment (default: .env)"
+        "--env-file",
+        default=".env",
+        help="settings file read after the environment (default: .env)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the Telegram userbot (needs TG_API_ID, TG_API_HASH, TG_SESSION)")
-    commands.add_parser("login", help="log in to Telegram interactively and print a session string")
-    commands.add_parser("console", help="chat on the terminal: one command per line of standard input")
-    commands.add_parser("demo", help="the console with OpenBao, Redis or a stand-in, and IPFS embedded")
+    commands.add_parser(
+        "run", help="run the Telegram userbot (needs TG_API_ID, TG_API_HASH, TG_SESSION)"
+    )
+    commands.add_parser(
+        "login", help="log in to Telegram interactively and print a session string"
+    )
+    commands.add_parser(
+        "console", help="chat on the terminal: one command per line of standard input"
+    )
+    commands.add_parser(
+        "demo", help="the console with OpenBao, Redis or a stand-in, and IPFS embedded"
+    )
     commands.add_parser("setup-vault", help="enable transit, create the key, write the policies")
     serve = commands.add_parser("serve", help="run one gRPC server alone")
     serve.add_argument("server", choices=("secrets", "backend"))

@@ -65,7 +65,9 @@ class VaultSettings:
 
     def require(self) -> None:
         if not self.addr:
-            raise ConfigError("VAULT_ADDR", "must be set to the URL of Vault, e.g. http://127.0.0.1:8200")
+            raise ConfigError(
+                "VAULT_ADDR", "must be set to the URL of Vault, e.g. http://127.0.0.1:8200"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,9 @@ class TelegramSettings:
     def require(self) -> tuple[int, str]:
         """Return api_id and api_hash, or stop with the variable that is missing."""
         if self.api_id is None:
-            raise ConfigError("TG_API_ID", "must be set to the numeric api_id from my.telegram.org")
+            raise ConfigError(
+                "TG_API_ID", "must be set to the numeric api_id from my.telegram.org"
+            )
         if not self.api_hash:
             raise ConfigError("TG_API_HASH", "must be set to the api_hash from my.telegram.org")
         return self.api_id, self.api_hash.reveal()
@@ -181,11 +185,11 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     if not value:
         return value
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
-        shown = "://".join((parts.scheme, parts.hostname or "")) if parts.scheme else "it"
-        raise ConfigError(
-            name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}; {shown} is not"
-        )
+    # The value itself is not echoed: a URL may carry a password.
+    located = bool(parts.path) if parts.scheme == "unix" else bool(parts.hostname)
+    if parts.scheme not in schemes or not located:
+        starts = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigError(name, f"must be a URL starting with {starts}")
     return value
 
 
@@ -208,7 +212,9 @@ def _user_ids(name: str, raw: str) -> frozenset[int]:
         try:
             ids.add(int(item))
         except ValueError:
-            raise ConfigError(name, f"must list numeric Telegram user ids, and {item!r} is not one") from None
+            raise ConfigError(
+                name, f"must list numeric Telegram user ids, and {item!r} is not one"
+            ) from None
     return frozenset(ids)
 
 
@@ -248,7 +254,9 @@ def load_settings(
     store = StoreSettings(
         redis_url=Secret(
             _check_url(
-                "REDIS_URL", env.text("REDIS_URL", "redis://127.0.0.1:6379/0"), ("redis", "rediss", "unix")
+                "REDIS_URL",
+                env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                ("redis", "rediss", "unix"),
             )
         ),
         key_prefix=env.text("REDIS_KEY_PREFIX", "userbot:"),
@@ -263,7 +271,9 @@ def load_settings(
         secrets_listen=_check_address(
             "SECRETS_SERVICE_LISTEN", env.text("SECRETS_SERVICE_LISTEN", "127.0.0.1:50051")
         ),
-        backend_listen=_check_address("BACKEND_LISTEN", env.text("BACKEND_LISTEN", "127.0.0.1:50052")),
+        backend_listen=_check_address(
+            "BACKEND_LISTEN", env.text("BACKEND_LISTEN", "127.0.0.1:50052")
+        ),
         tls_ca=env.path("GRPC_TLS_CA"),
         tls_cert=env.path("GRPC_TLS_CERT"),
         tls_key=env.path("GRPC_TLS_KEY"),

@@ -25,7 +25,11 @@ from userbot.devvault import dev_vault
 log = structlog.get_logger("demo")
 
 DEMO_SECRETS: dict[str, dict[str, str]] = {
-    "db_prod": {"host": "db.prod.internal:5432", "username": "app", "password": "s3cr3t-demo-pass"},
+    "db_prod": {
+        "host": "db.prod.internal:5432",
+        "username": "app",
+        "password": "s3cr3t-demo-pass",
+    },
     "api_token": {"token": "demo-api-token-4f9c2e71"},
     "smtp": {"host": "smtp.internal", "username": "mailer", "password": "demo-smtp-pass"},
 }
@@ -50,7 +54,9 @@ async def demo_ticket_store(settings: Settings) -> TicketStore:
     try:
         store = await RedisTicketStore(url, settings.store.key_prefix, timeout=0.5).open()
     except StoreUnavailableError:
-        log.info("demo.ticket_store", store="in-process", reason=f"no Redis at {_redis_label(url)}")
+        log.info(
+            "demo.ticket_store", store="in-process", reason=f"no Redis at {_redis_label(url)}"
+        )
         return MemoryTicketStore()
     log.info("demo.ticket_store", store="redis", redis=_redis_label(url))
 

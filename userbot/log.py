@@ -34,7 +34,9 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
-def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+def configure_logging(
+    level: str = "info", fmt: str = "auto", stream: TextIO | None = None
+) -> None:
     """Configure structlog for the whole process."""
     stream = stream or sys.stderr
     if fmt == "auto":

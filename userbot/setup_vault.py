@@ -13,7 +13,9 @@ async def setup_vault(settings: Settings) -> int:
     """Enable KV v2 and transit, create the key, write the policies; print each step."""
     vault = settings.vault
     vault.require()
-    location = VaultLocation(vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key)
+    location = VaultLocation(
+        vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key
+    )
     async with VaultAdmin(
         vault.addr,
         vault.token.reveal(),

@@ -192,4 +192,6 @@ async def open_stack(
         await stack.enter_async_context(secrets)
         await stack.enter_async_context(backend)
 
-        yield SecretServices(secrets=secrets, backend=backend, reply_ttl=settings.telegram.reply_ttl)
+        yield SecretServices(
+            secrets=secrets, backend=backend, reply_ttl=settings.telegram.reply_ttl
+        )

@@ -25,6 +25,7 @@ from custody.tickets import RedisTicketStore
 from custody.vault import VaultLocation
 from custody.vault_admin import VaultAdmin
 from handlers.secrets import SecretServices
+
 try:
     from tests.integration.conftest_ipfs import *  # noqa: F403
 except ImportError:

@@ -73,7 +73,7 @@ def test_setup_vault_is_idempotent(cli_env: dict[str, str], tmp_path: Path) -> N
 def test_console_prints_a_secret_written_with_bao(
     cli_env: dict[str, str], cli_vault: DevVault, tmp_path: Path
 ) -> None:
-    """`printf '/secret db_prod\\n' | userbot console` prints the fields written at secret/db_prod."""
+    """`userbot console` prints the fields of a secret written at secret/db_prod with bao."""
     assert userbot(cli_env, "setup-vault", cwd=tmp_path).returncode == 0
     subprocess.run(
         [
@@ -146,7 +146,8 @@ def test_console_with_vault_stopped_is_one_line(
 
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
-    assert "Vault" in lines[0] and "unreachable" in lines[0]
+    assert "Vault" in lines[0]
+    assert "unreachable" in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
     assert result.returncode == 1
     assert set(redis_keys(redis_url, cli_env["REDIS_KEY_PREFIX"])) == before
