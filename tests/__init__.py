@@ -1,0 +1,1 @@
+"""The project's tests: unit tests, and integration tests against real programs."""

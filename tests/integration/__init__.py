@@ -1,0 +1,1 @@
+"""Integration tests, run against the real programs DESIGN.md names."""
