@@ -61,6 +61,8 @@ def seal(plaintext: bytes, key: bytes | bytearray, binding: Binding) -> bytes:
 
 def unseal(blob: bytes, key: bytes | bytearray, binding: Binding) -> bytes:
     """Decrypt a blob made by `seal`; any tampering raises IntegrityError."""
+    if len(key) != KEY_SIZE:
+        raise IntegrityError("the data key is not a 256-bit key")
     if len(blob) < 1 + NONCE_SIZE + TAG_SIZE or blob[0] != FORMAT_VERSION:
         raise IntegrityError("the ciphertext is not in a format this version reads")
     nonce, sealed = blob[1 : 1 + NONCE_SIZE], blob[1 + NONCE_SIZE :]

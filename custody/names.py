@@ -8,7 +8,7 @@ from custody.errors import CommandError
 
 # One or more segments of letters, digits, "_", "-" and ".", joined by "/";
 # no segment may be "." or "..", so a name can never climb out of the prefix.
-_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 MAX_NAME_LENGTH = 200
 
 

@@ -76,7 +76,8 @@ class Dispatcher(Generic[ServicesT]):
             reply = await route.handler(command, self._services)
         except UserbotError as exc:
             outcome = type(exc).__name__
-            reply = Reply(f"⚠️ {exc}", failed=True)
+            # One line, whatever the message: a reply is a status, not a report.
+            reply = Reply("⚠️ " + " ".join(str(exc).split()), failed=True)
         except Exception:
             outcome = "crash"
             log.exception("command.crashed", command=route.name)

@@ -181,10 +181,18 @@ class _Reader:
         return raw
 
 
+def _is_number(text: str) -> bool:
+    # str.isdigit() also accepts "²", which int() then refuses.
+    return text.isascii() and text.isdecimal()
+
+
 def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     if not value:
         return value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = urlsplit("")
     # The value itself is not echoed: a URL may carry a password.
     located = bool(parts.path) if parts.scheme == "unix" else bool(parts.hostname)
     if parts.scheme not in schemes or not located:
@@ -198,7 +206,7 @@ def _check_address(name: str, value: str) -> str:
     if not value:
         return value
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not _is_number(port) or not 0 < int(port) < 65536:
         raise ConfigError(name, f"must be host:port, such as 127.0.0.1:50051, not {value!r}")
     return value
 
@@ -233,7 +241,7 @@ def load_settings(
     env = _Reader(sources)
 
     api_id_raw = env.text("TG_API_ID")
-    if api_id_raw and not api_id_raw.isdigit():
+    if api_id_raw and not _is_number(api_id_raw):
         raise ConfigError("TG_API_ID", f"must be the numeric api_id, not {api_id_raw!r}")
     reply_ttl = env.seconds("REPLY_TTL", 60.0)
 
