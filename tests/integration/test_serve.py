@@ -43,6 +43,14 @@ def _write_pki(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
     return server_env, client_env
 
 
+def _client_credentials(client_env: dict[str, str]) -> grpc.ChannelCredentials:
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(client_env["GRPC_TLS_CA"]).read_bytes(),
+        private_key=Path(client_env["GRPC_TLS_KEY"]).read_bytes(),
+        certificate_chain=Path(client_env["GRPC_TLS_CERT"]).read_bytes(),
+    )
+
+
 def _wait_serving(
     port: int, creds: grpc.ChannelCredentials, process: subprocess.Popen[str]
 ) -> str:
@@ -119,12 +127,7 @@ def test_console_against_separate_servers(
     """Over mutual TLS between processes, /secret db_prod comes back whole, and each
     server names the caller by its client certificate."""
     client_env, processes = servers
-    ca = Path(pki[1]["GRPC_TLS_CA"]).read_bytes()
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=ca,
-        private_key=Path(pki[1]["GRPC_TLS_KEY"]).read_bytes(),
-        certificate_chain=Path(pki[1]["GRPC_TLS_CERT"]).read_bytes(),
-    )
+    creds = _client_credentials(pki[1])
     for process, addr in zip(
         processes, (client_env["SECRETS_SERVICE_ADDR"], client_env["BACKEND_ADDR"]), strict=True
     ):
@@ -150,15 +153,10 @@ def test_server_refuses_a_client_without_a_certificate(
 ) -> None:
     """A caller that trusts the CA but shows no client certificate gets no answer."""
     client_env, processes = servers
-    ca = Path(pki[1]["GRPC_TLS_CA"]).read_bytes()
-    full = grpc.ssl_channel_credentials(
-        root_certificates=ca,
-        private_key=Path(pki[1]["GRPC_TLS_KEY"]).read_bytes(),
-        certificate_chain=Path(pki[1]["GRPC_TLS_CERT"]).read_bytes(),
-    )
     port = int(client_env["SECRETS_SERVICE_ADDR"].rsplit(":", 1)[1])
-    _wait_serving(port, full, processes[0])
+    _wait_serving(port, _client_credentials(pki[1]), processes[0])
 
+    ca = Path(pki[1]["GRPC_TLS_CA"]).read_bytes()
     anonymous = grpc.ssl_channel_credentials(root_certificates=ca)
     with (
         grpc.secure_channel(f"127.0.0.1:{port}", anonymous) as channel,
