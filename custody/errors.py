@@ -6,7 +6,8 @@ UserbotError
 ├── VaultError                  anything Vault answered or failed to answer
 │   ├── VaultUnavailableError   Vault did not answer, or is sealed or on standby
 │   ├── VaultPermissionError    the token may not do what was asked
-│   └── SecretNotFoundError     no secret of that name
+│   └── VaultPathNotFoundError  nothing at that path (a mount, key or policy)
+│       └── SecretNotFoundError no secret of that name
 ├── StoreError                  the ticket store
 │   ├── StoreUnavailableError   Redis did not answer
 │   └── TicketUnavailableError  the ticket was redeemed already, or has expired
@@ -69,7 +70,11 @@ class VaultPermissionError(VaultError):
     """The Vault token lacks a capability the request needs."""
 
 
-class SecretNotFoundError(VaultError):
+class VaultPathNotFoundError(VaultError):
+    """Vault has nothing at the requested path."""
+
+
+class SecretNotFoundError(VaultPathNotFoundError):
     """No secret exists under the requested name."""
 
     wire_field = "name"

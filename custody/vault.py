@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from custody.errors import (
     SecretNotFoundError,
     VaultError,
+    VaultPathNotFoundError,
     VaultPermissionError,
     VaultUnavailableError,
 )
@@ -116,7 +117,9 @@ class VaultClient:
         except hvac.exceptions.InvalidPath as exc:
             if secret_name is not None:
                 raise SecretNotFoundError(secret_name) from exc
-            raise VaultError("Vault has no such path; run `userbot setup-vault`.") from exc
+            raise VaultPathNotFoundError(
+                "Vault has nothing at a path we need; run `userbot setup-vault`."
+            ) from exc
         except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized) as exc:
             raise VaultPermissionError(
                 "Vault refused the request: the token lacks permission or has expired."

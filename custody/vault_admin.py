@@ -11,9 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-import hvac.exceptions
-
-from custody.errors import VaultError
+from custody.errors import VaultError, VaultPathNotFoundError
 from custody.names import kv_path
 from custody.vault import VaultClient, VaultLocation
 
@@ -113,9 +111,8 @@ class VaultAdmin(VaultClient):
         )
         try:
             await self._call(read)
-        except VaultError as exc:
-            if not isinstance(exc.__cause__, hvac.exceptions.InvalidPath):
-                raise
+        except VaultPathNotFoundError:
+            pass
         else:
             return Step(what, changed=False)
         create = functools.partial(
@@ -137,9 +134,7 @@ class VaultAdmin(VaultClient):
                 current: dict[str, Any] | None = await self._call(
                     functools.partial(self._hvac.sys.read_policy, name)
                 )
-            except VaultError as exc:
-                if not isinstance(exc.__cause__, hvac.exceptions.InvalidPath):
-                    raise
+            except VaultPathNotFoundError:
                 current = None
             text = ((current or {}).get("data") or {}).get("rules")
             if text == rules:
