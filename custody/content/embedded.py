@@ -49,7 +49,9 @@ class EmbeddedContentStore:
         try:
             await asyncio.to_thread(self._write, cid, data)
         except OSError as exc:
-            raise ContentError(f"The content store could not write a block: {exc.strerror}.") from exc
+            raise ContentError(
+                f"The content store could not write a block: {exc.strerror}."
+            ) from exc
 
         return cid
 
@@ -60,7 +62,9 @@ class EmbeddedContentStore:
         except FileNotFoundError as exc:
             raise ContentNotFoundError(cid) from exc
         except OSError as exc:
-            raise ContentError(f"The content store could not read a block: {exc.strerror}.") from exc
+            raise ContentError(
+                f"The content store could not read a block: {exc.strerror}."
+            ) from exc
 
     async def remove(self, cid: str) -> None:
         path = self._path(cid)

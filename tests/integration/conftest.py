@@ -25,11 +25,7 @@ from custody.tickets import RedisTicketStore
 from custody.vault import VaultLocation
 from custody.vault_admin import VaultAdmin
 from handlers.secrets import SecretServices
-
-try:
-    from tests.integration.conftest_ipfs import *  # noqa: F403
-except ImportError:
-    pass
+from tests.integration.conftest_ipfs import *  # noqa: F403
 from userbot.config import Settings, load_settings
 from userbot.demo import prepare_demo_vault
 from userbot.devvault import DevVault, free_port, start_dev_vault
