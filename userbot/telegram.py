@@ -42,6 +42,8 @@ log = structlog.get_logger("userbot.telegram")
 
 T = TypeVar("T")
 
+# Telegram refuses longer messages, counted in UTF-16 code units.
+MAX_MESSAGE_LENGTH = 4096
 _SESSION_REQUIREMENT = "must be an authorised session string; run `userbot login` to make one"
 
 
@@ -181,6 +183,14 @@ class TelegramUserbot:
         reply = await self._handler.handle(incoming)
         if reply is None:
             return
+        length = _utf16_len(reply.text)
+        if length > MAX_MESSAGE_LENGTH:
+            # Splitting would scatter a secret over several messages; say why instead.
+            reply = Reply(
+                f"⚠️ The reply is too long for a Telegram message ({length} characters;"
+                f" the limit is {MAX_MESSAGE_LENGTH}). Read it with `userbot console`.",
+                failed=True,
+            )
 
         chat = await message.get_input_chat()
         sent = await self._with_flood_retry(

@@ -263,6 +263,24 @@ async def test_spoiler_offsets_count_emoji_in_utf16(harness: TelegramHarness) ->
     assert spoilers(request) == ["hunter2"]
 
 
+@_emoji_router.command("long", usage="/long", summary="a reply longer than Telegram allows")
+async def _long(command: Command, services: None) -> Reply:
+    text = "key: " + "x" * 4095
+    return Reply(text, hidden=(HiddenSpan(5, 4095),))
+
+
+async def test_reply_over_telegram_limit_is_refused_in_one_line(harness: TelegramHarness) -> None:
+    """A reply past 4096 UTF-16 units is replaced by one line saying so, without the value."""
+    await harness.run_userbot(Dispatcher([_emoji_router], None, Access()))
+
+    await harness.owner_sends("/long")
+
+    [request] = harness.sent_of(SendMessage)
+    assert "too long for a Telegram message (4100 characters" in request.message
+    assert "x" * 100 not in request.message
+    assert len(request.message.splitlines()) == 1
+
+
 async def test_unauthorised_session_is_a_config_error() -> None:
     """A session Telegram no longer accepts stops start-up with TG_SESSION named, no prompt."""
     harness = await TelegramHarness.start(authorised=False)
