@@ -1,0 +1,121 @@
+"""The Redis ticket store against a real Redis: one redeem, TTLs, and Redis going away."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from custody.errors import StoreUnavailableError, TicketUnavailableError
+from custody.tickets import RedisTicketStore, Ticket, new_ticket_id
+from userbot.devvault import free_port
+
+
+def _ticket() -> Ticket:
+    return Ticket(
+        wrapped_key="vault:v1:AAAA",
+        cid="bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        sha256="00" * 32,
+        name="db_prod",
+        version=1,
+        user_id=1,
+        chat_id=2,
+        issued_at=time.time(),
+        expires_at=int(time.time()) + 60,
+    )
+
+
+@pytest.fixture
+async def store(redis_url: str, key_prefix: str) -> AsyncIterator[RedisTicketStore]:
+    opened = await RedisTicketStore(redis_url, f"{key_prefix}store:").open()
+    yield opened
+    await opened.aclose()
+
+
+async def test_issue_sets_the_ttl_and_hides_the_ticket_id(
+    store: RedisTicketStore, redis_url: str, key_prefix: str
+) -> None:
+    """The key expires after TICKET_TTL and does not contain the ticket id."""
+    ticket_id = new_ticket_id()
+    await store.issue(ticket_id, _ticket(), ttl=30)
+
+    client = redis.Redis.from_url(redis_url)
+    [key] = list(client.scan_iter(match=f"{key_prefix}store:*"))
+    assert ticket_id.encode() not in key
+    assert 0 < client.ttl(key) <= 30
+    await store.discard(ticket_id)
+
+
+@pytest.mark.parametrize("getdel", [True, False], ids=["getdel", "lua-script"])
+async def test_exactly_one_concurrent_redeem_wins(store: RedisTicketStore, getdel: bool) -> None:
+    """With GETDEL and with the script used on Redis before 6.2, one of 20 racers wins."""
+    store._has_getdel = getdel
+    ticket_id = new_ticket_id()
+    await store.issue(ticket_id, _ticket(), ttl=30)
+
+    results = await asyncio.gather(
+        *(store.redeem(ticket_id) for _ in range(20)), return_exceptions=True
+    )
+
+    [winner] = [r for r in results if isinstance(r, Ticket)]
+    assert winner.name == "db_prod"
+    assert sum(isinstance(r, TicketUnavailableError) for r in results) == 19
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, so it can be killed."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed; `make test` installs it.")
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield url, process
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+async def test_redis_going_away_is_store_unavailable(
+    own_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """Once Redis is killed, issuing and redeeming raise StoreUnavailableError, not a hang."""
+    url, process = own_redis
+    store = await RedisTicketStore(url, "t:", timeout=0.5).open()
+    ticket_id = new_ticket_id()
+    await store.issue(ticket_id, _ticket(), ttl=30)
+
+    process.kill()
+    process.wait()
+
+    with pytest.raises(StoreUnavailableError):
+        await store.redeem(ticket_id)
+    with pytest.raises(StoreUnavailableError):
+        await store.issue(new_ticket_id(), _ticket(), ttl=30)
+    await store.aclose()
+
+
+async def test_unreachable_redis_at_open_is_store_unavailable() -> None:
+    """Opening against a port nobody listens on fails at once with StoreUnavailableError."""
+    with pytest.raises(StoreUnavailableError):
+        await RedisTicketStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5).open()
