@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import redis_keys
-from userbot.devvault import DevVault, find_bao, start_dev_vault
+from tests.integration.conftest import port_is_closed, redis_keys
+from userbot.devvault import DevVault, find_bao, free_port, start_dev_vault
 
 USERBOT = str(Path(sys.executable).with_name("userbot"))
 
@@ -151,3 +152,31 @@ def test_console_with_vault_stopped_is_one_line(
     assert "Traceback" not in result.stdout + result.stderr
     assert result.returncode == 1
     assert set(redis_keys(redis_url, cli_env["REDIS_KEY_PREFIX"])) == before
+
+
+@pytest.mark.parametrize("redis_answers", [True, False], ids=["redis", "in-process"])
+def test_demo_prints_the_demo_secret(
+    redis_url: str, key_prefix: str, tmp_path: Path, redis_answers: bool
+) -> None:
+    """`userbot demo` starts its own OpenBao and prints db_prod; it says in one log line
+    whether tickets live in Redis or in-process, and leaves no server running."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "IPFS_"))}
+    env.update(
+        REDIS_URL=redis_url if redis_answers else f"redis://127.0.0.1:{free_port()}/0",
+        REDIS_KEY_PREFIX=f"{key_prefix}demo:",
+        LOG_FORMAT="json",
+    )
+
+    result = userbot(env, "demo", stdin="/secret db_prod\n", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "password: s3cr3t-demo-pass" in result.stdout
+    store_lines = [line for line in result.stderr.splitlines() if "demo.ticket_store" in line]
+    assert len(store_lines) == 1
+    assert ('"store": "redis"' in store_lines[0]) is redis_answers
+    assert "s3cr3t-demo-pass" not in result.stderr
+    [started] = [
+        json.loads(line) for line in result.stderr.splitlines() if "demo.vault_started" in line
+    ]
+    port = int(started["addr"].rsplit(":", 1)[1])
+    assert port_is_closed(port)
