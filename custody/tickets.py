@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -98,7 +98,7 @@ class RedisTicketStore:
     def _key(self, ticket_id: str) -> str:
         return f"{self._prefix}ticket:{hashlib.sha256(ticket_id.encode()).hexdigest()}"
 
-    async def open(self) -> RedisTicketStore:
+    async def open(self) -> Self:
         """Connect inside the running loop and learn which redeem the server supports."""
         client = aioredis.Redis.from_url(
             self._url,
@@ -157,6 +157,12 @@ class RedisTicketStore:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class MemoryTicketStore:

@@ -32,9 +32,8 @@ def _ticket() -> Ticket:
 
 @pytest.fixture
 async def store(redis_url: str, key_prefix: str) -> AsyncIterator[RedisTicketStore]:
-    opened = await RedisTicketStore(redis_url, f"{key_prefix}store:").open()
-    yield opened
-    await opened.aclose()
+    async with RedisTicketStore(redis_url, f"{key_prefix}store:") as opened:
+        yield opened
 
 
 async def test_issue_sets_the_ttl_and_hides_the_ticket_id(
