@@ -29,6 +29,8 @@ secret value, token, key or ciphertext.
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import ClassVar
 
 
@@ -147,3 +149,15 @@ class DeadlineExceededError(RpcError):
 
 class OverloadedError(RpcError):
     """The service is at its limit of concurrent calls."""
+
+
+def crash_fields(exc: BaseException) -> dict[str, str]:
+    """Describe an unexpected exception for a log line: its type and where it was raised.
+
+    The message is left out on purpose: an outside library may have put a header,
+    a URL or a value in it, and none of those may reach a log.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+
+    return {"error": type(exc).__qualname__, "where": where}

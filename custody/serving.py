@@ -7,6 +7,7 @@ leaves as the status code that `custody.status` assigns to it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from custody import status
-from custody.errors import ConfigError, UserbotError
+from custody.errors import ConfigError, UserbotError, crash_fields
 from custody.tls import TlsIdentity
 
 log = structlog.get_logger("rpc")
@@ -57,9 +58,13 @@ def rpc_method(service: str) -> Callable[[Method[Req, Resp]], Method[Req, Resp]]
                 except UserbotError as exc:
                     outcome = status.kind_of(exc) or type(exc).__name__
                     failure = exc
-                except Exception:
+                except asyncio.CancelledError:
+                    # The caller went away or its deadline passed; the server is stopping.
+                    outcome = "cancelled"
+                    raise
+                except Exception as exc:
                     outcome = "crash"
-                    log.exception("rpc.crashed")
+                    log.error("rpc.crashed", **crash_fields(exc))
                     failure = UserbotError("unexpected")
                 finally:
                     log.info(
@@ -104,7 +109,10 @@ async def start_server(
     rather than queued until they time out.
     """
     names = tuple(service_names)
-    server = grpc.aio.server(maximum_concurrent_rpcs=max_concurrent_rpcs)
+    # No SO_REUSEPORT: a second server on a busy port must fail, not share its traffic.
+    server = grpc.aio.server(
+        maximum_concurrent_rpcs=max_concurrent_rpcs, options=[("grpc.so_reuseport", 0)]
+    )
     register(server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -69,7 +69,34 @@ def load_identity(ca: Path | None, cert: Path | None, key: Path | None) -> TlsId
         if b"-----BEGIN" not in contents[-1]:
             raise ConfigError(variable, "must name a PEM file, and this one is not PEM")
 
+    _check_pair(*contents)
+
     return TlsIdentity(ca_pem=contents[0], cert_pem=contents[1], key_pem=contents[2])
+
+
+def _check_pair(ca_pem: bytes, cert_pem: bytes, key_pem: bytes) -> None:
+    # gRPC would only say that it cannot listen, or that the peer is unreachable;
+    # checking here names the file that is wrong.
+    try:
+        x509.load_pem_x509_certificates(ca_pem)
+    except ValueError:
+        raise ConfigError("GRPC_TLS_CA", "must name a PEM file of CA certificates") from None
+    try:
+        cert = x509.load_pem_x509_certificates(cert_pem)[0]
+    except ValueError:
+        raise ConfigError("GRPC_TLS_CERT", "must name a PEM certificate chain") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError("GRPC_TLS_KEY", "must name an unencrypted PEM private key") from None
+    if key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise ConfigError(
+            "GRPC_TLS_KEY", "must be the private key of the GRPC_TLS_CERT certificate"
+        )
 
 
 def _name(common_name: str) -> x509.Name:

@@ -30,6 +30,7 @@ from custody.errors import (
     VaultUnavailableError,
 )
 from custody.names import kv_path
+from custody.urls import shown_url
 
 T = TypeVar("T")
 
@@ -106,7 +107,7 @@ class VaultClient:
         )
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault")
         self._location = location
-        self.addr = addr
+        self.addr = shown_url(addr)
 
     async def _call(self, fn: Callable[[], T], *, secret_name: str | None = None) -> T:
         loop = asyncio.get_running_loop()
@@ -133,6 +134,9 @@ class VaultClient:
         except hvac.exceptions.VaultError as exc:
             # hvac's message is Vault's own error list: paths and reasons, no values.
             raise VaultError(f"Vault rejected the request: {exc}.") from exc
+        except requests.RequestException as exc:
+            # requests may quote a header or URL in its message, token included.
+            raise VaultError(f"The request to Vault failed ({type(exc).__name__}).") from exc
 
     async def read_secret(self, name: str) -> SecretVersion:
         """Read the latest version of `name`: GET /v1/{kv_mount}/data/{prefix}/{name}."""

@@ -9,7 +9,7 @@ from typing import Generic
 
 import structlog
 
-from custody.errors import UserbotError
+from custody.errors import UserbotError, crash_fields
 from handlers.messages import IncomingMessage, Reply
 from handlers.router import Command, Route, Router, ServicesT, parse_command
 
@@ -78,9 +78,9 @@ class Dispatcher(Generic[ServicesT]):
             outcome = type(exc).__name__
             # One line, whatever the message: a reply is a status, not a report.
             reply = Reply("⚠️ " + " ".join(str(exc).split()), failed=True)
-        except Exception:
+        except Exception as exc:
             outcome = "crash"
-            log.exception("command.crashed", command=route.name)
+            log.error("command.crashed", command=route.name, **crash_fields(exc))
             reply = Reply(
                 "⚠️ Something went wrong on our side; the bot's log has the details.", failed=True
             )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
 import structlog
 
-from custody.errors import ConfigError, UserbotError
+from custody.errors import ConfigError, UserbotError, crash_fields
 from userbot.config import Settings, load_settings
 from userbot.log import configure_logging
 
@@ -54,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    # SIGTERM and SIGHUP end the job like Ctrl-C does: by cancelling it, so every
+    # `finally` runs and whatever it started (the demo's OpenBao) is stopped.
+    # The servers and the Telegram bot install handlers of their own for a grace period.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, task.cancel, f"signal {int(sig)}")
+
+    return await _dispatch(args, settings)
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so that `userbot --help` stays fast.
     if args.command == "console":
         from userbot.app import run_console_app
@@ -94,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return asyncio.run(_run(args, settings))
+    except asyncio.CancelledError as exc:
+        # Cancelled by a signal handler above: exit as the shell expects, 128 + signal.
+        reason = str(exc.args[0]) if exc.args else ""
+        return 128 + int(reason.split()[-1]) if reason.startswith("signal ") else EXIT_INTERRUPTED
     except ConfigError as exc:
         print(f"userbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -103,12 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        # The traceback goes to the log only at debug level; the user gets one line.
         structlog.get_logger("userbot").error(
-            "userbot.crashed",
-            command=args.command,
-            error=type(exc).__name__,
-            exc_info=settings.log_level == "debug",
+            "userbot.crashed", command=args.command, **crash_fields(exc)
         )
         print(
             f"userbot: failed unexpectedly ({type(exc).__name__}); "

@@ -11,12 +11,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import structlog
 
 from custody.errors import StoreUnavailableError
 from custody.tickets import MemoryTicketStore, RedisTicketStore, TicketStore
+from custody.urls import shown_url
 from custody.vault import VaultLocation
 from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY, VaultAdmin
 from userbot.config import Secret, Settings
@@ -40,25 +40,15 @@ def _location(settings: Settings) -> VaultLocation:
     return VaultLocation(vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key)
 
 
-def _redis_label(url: str) -> str:
-    # "redis://:pw@127.0.0.1:6379/0" -> "redis://127.0.0.1:6379/0": never log a password.
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
 async def demo_ticket_store(settings: Settings) -> TicketStore:
     """Redis at REDIS_URL if it answers; an in-process store otherwise."""
     url = settings.store.redis_url.reveal()
     try:
         store = await RedisTicketStore(url, settings.store.key_prefix, timeout=0.5).open()
     except StoreUnavailableError:
-        log.info(
-            "demo.ticket_store", store="in-process", reason=f"no Redis at {_redis_label(url)}"
-        )
+        log.info("demo.ticket_store", store="in-process", reason=f"no Redis at {shown_url(url)}")
         return MemoryTicketStore()
-    log.info("demo.ticket_store", store="redis", redis=_redis_label(url))
+    log.info("demo.ticket_store", store="redis", redis=shown_url(url))
 
     return store
 

@@ -63,8 +63,11 @@ class DevVault:
     def __repr__(self) -> str:
         return f"DevVault(addr={self.addr!r}, pid={self.process.pid})"
 
-    def stop(self) -> None:
-        """Terminate the server and wait for it; kill it if it lingers."""
+    def stop(self, keep_log: bool = False) -> None:
+        """Terminate the server and wait for it; kill it if it lingers.
+
+        The log goes too unless `keep_log`: a dev server writes its root token there.
+        """
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -72,6 +75,8 @@ class DevVault:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
 
 
 def _healthy(addr: str) -> bool:
@@ -110,7 +115,7 @@ def start_dev_vault(port: int | None = None, timeout: float = 20.0) -> DevVault:
     deadline = time.monotonic() + timeout
     while not _healthy(addr):
         if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
+            server.stop(keep_log=True)
             raise VaultUnavailableError(
                 f"The OpenBao dev server did not start; its log is {server.log_path}."
             )
@@ -127,4 +132,3 @@ async def dev_vault() -> AsyncIterator[DevVault]:
         yield server
     finally:
         await asyncio.to_thread(server.stop)
-        server.log_path.unlink(missing_ok=True)

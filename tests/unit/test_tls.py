@@ -174,3 +174,29 @@ def test_an_unset_path_names_its_variable(
         load_identity(paths["GRPC_TLS_CA"], paths["GRPC_TLS_CERT"], paths["GRPC_TLS_KEY"])
 
     assert caught.value.variable == variable
+
+
+def test_a_key_of_another_certificate_names_grpc_tls_key(
+    tmp_path: Path, pki: tuple[TlsIdentity, TlsIdentity]
+) -> None:
+    """The client's key beside the server's certificate is refused, naming GRPC_TLS_KEY."""
+    paths = write_identity(tmp_path, pki)
+    paths["GRPC_TLS_KEY"].write_bytes(pki[1].key_pem)
+
+    with pytest.raises(ConfigError) as caught:
+        load_identity(paths["GRPC_TLS_CA"], paths["GRPC_TLS_CERT"], paths["GRPC_TLS_KEY"])
+
+    assert caught.value.variable == "GRPC_TLS_KEY"
+
+
+def test_a_key_given_as_the_certificate_names_grpc_tls_cert(
+    tmp_path: Path, pki: tuple[TlsIdentity, TlsIdentity]
+) -> None:
+    """A private key where the certificate belongs is refused, naming GRPC_TLS_CERT."""
+    paths = write_identity(tmp_path, pki)
+    paths["GRPC_TLS_CERT"].write_bytes(pki[0].key_pem)
+
+    with pytest.raises(ConfigError) as caught:
+        load_identity(paths["GRPC_TLS_CA"], paths["GRPC_TLS_CERT"], paths["GRPC_TLS_KEY"])
+
+    assert caught.value.variable == "GRPC_TLS_CERT"
