@@ -82,8 +82,10 @@ class BackendServicer(pb_grpc.BackendServiceServicer):
         task.add_done_callback(self._cleanups.discard)
 
     async def _remove(self, cid: str) -> None:
+        # On failure the CID stays indexed, and the sweeper tries again after expiry.
         try:
             await self._content.remove(cid)
+            await self._tickets.release(cid)
         except UserbotError as exc:
             log.warning("content.unpin_failed", cid=cid, error=str(exc))
 

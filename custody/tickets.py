@@ -1,9 +1,11 @@
 """One-time tickets: issued with a TTL, redeemed at most once.
 
 A ticket holds the wrapped data key and the metadata needed to find and check
-the ciphertext; never plaintext. Keys in Redis are the SHA-256 of the ticket id,
-so whoever can read Redis still cannot present a ticket. This module is the one
-place where redis-py exceptions become `custody.errors`.
+the ciphertext; never plaintext. Keys in Redis are the SHA-256 of the ticket
+id, so whoever can read Redis still cannot present a ticket. The store also
+indexes each ticket's CID by expiry, so that content whose ticket was never
+redeemed can be swept away. This module is the one place where redis-py
+exceptions become `custody.errors`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from custody.errors import StoreError, StoreUnavailableError, TicketUnavailableError
+from custody.urls import shown_url
 
 # Atomic get-and-delete for Redis older than 6.2, which lacks GETDEL.
 _GETDEL_SCRIPT = """
@@ -78,8 +81,12 @@ class TicketStore(Protocol):
         """Take the ticket away atomically; a second call raises TicketUnavailableError."""
         ...
 
-    async def discard(self, ticket_id: str) -> None:
-        """Remove a ticket that will not be handed out."""
+    async def release(self, cid: str) -> None:
+        """Forget the content of a redeemed ticket; it has been removed."""
+        ...
+
+    async def take_expired(self, before: float, limit: int = 100) -> list[str]:
+        """Hand out, once across all callers, CIDs whose tickets expired before `before`."""
         ...
 
     async def aclose(self) -> None: ...
@@ -94,6 +101,10 @@ class RedisTicketStore:
         self._timeout = timeout
         self._redis: aioredis.Redis | None = None
         self._has_getdel = True
+
+    @property
+    def _pins(self) -> str:
+        return f"{self._prefix}pins"
 
     def _key(self, ticket_id: str) -> str:
         return f"{self._prefix}ticket:{hashlib.sha256(ticket_id.encode()).hexdigest()}"
@@ -128,11 +139,19 @@ class RedisTicketStore:
         try:
             return await pending
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise StoreUnavailableError() from exc
+            raise StoreUnavailableError(
+                f"Redis at {shown_url(self._url)} is unreachable."
+            ) from exc
+        except redis.exceptions.ResponseError as exc:
+            # Redis's own error text names a command or a limit, never a stored value.
+            raise StoreError(f"Redis refused a ticket operation: {exc}.") from exc
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"Redis refused a ticket operation: {type(exc).__name__}.") from exc
 
     async def issue(self, ticket_id: str, ticket: Ticket, ttl: int) -> None:
+        # The content is indexed first: if the ticket write then fails, the index
+        # only names content that the sweeper removes once the expiry has passed.
+        await self._guard(self.client.zadd(self._pins, {ticket.cid: ticket.expires_at}))
         stored = await self._guard(
             self.client.set(self._key(ticket_id), ticket.to_json(), nx=True, ex=ttl)
         )
@@ -150,8 +169,22 @@ class RedisTicketStore:
 
         return Ticket.from_json(raw)
 
-    async def discard(self, ticket_id: str) -> None:
-        await self._guard(self.client.delete(self._key(ticket_id)))
+    async def release(self, cid: str) -> None:
+        await self._guard(self.client.zrem(self._pins, cid))
+
+    async def take_expired(self, before: float, limit: int = 100) -> list[str]:
+        candidates = await self._guard(
+            self.client.zrangebyscore(self._pins, "-inf", before, start=0, num=limit)
+        )
+        if not candidates:
+            return []
+        # Whoever removes a member owns it: replicas sweeping at once never share one.
+        pipe = self.client.pipeline(transaction=False)
+        for cid in candidates:
+            pipe.zrem(self._pins, cid)
+        removed = await self._guard(pipe.execute())
+
+        return [cid.decode() for cid, won in zip(candidates, removed, strict=True) if won]
 
     async def aclose(self) -> None:
         if self._redis is not None:
@@ -170,6 +203,7 @@ class MemoryTicketStore:
 
     def __init__(self) -> None:
         self._tickets: dict[str, tuple[float, Ticket]] = {}
+        self._pins: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
     async def issue(self, ticket_id: str, ticket: Ticket, ttl: int) -> None:
@@ -178,6 +212,7 @@ class MemoryTicketStore:
             if ticket_id in self._tickets:
                 raise StoreError("A ticket with this id exists already; nothing was issued.")
             self._tickets[ticket_id] = (time.monotonic() + ttl, ticket)
+            self._pins[ticket.cid] = ticket.expires_at
 
     async def redeem(self, ticket_id: str) -> Ticket:
         async with self._lock:
@@ -188,9 +223,17 @@ class MemoryTicketStore:
 
         return entry[1]
 
-    async def discard(self, ticket_id: str) -> None:
+    async def release(self, cid: str) -> None:
         async with self._lock:
-            self._tickets.pop(ticket_id, None)
+            self._pins.pop(cid, None)
+
+    async def take_expired(self, before: float, limit: int = 100) -> list[str]:
+        async with self._lock:
+            expired = [cid for cid, expiry in self._pins.items() if expiry < before][:limit]
+            for cid in expired:
+                del self._pins[cid]
+
+        return expired
 
     def _drop_expired(self) -> None:
         now = time.monotonic()

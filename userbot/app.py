@@ -69,10 +69,10 @@ async def serve(settings: Settings, which: str, grace: float = 5.0) -> int:
     vault: VaultClient
     try:
         if which == "secrets":
-            server, vault = await start_secrets_server(
+            server, vault, sweeper = await start_secrets_server(
                 settings, backends, settings.rpc.secrets_listen, identity
             )
-            drain = None
+            drain = sweeper.aclose
         else:
             server, vault, servicer = await start_backend_server(
                 settings, backends, settings.rpc.backend_listen, identity
@@ -82,8 +82,7 @@ async def serve(settings: Settings, which: str, grace: float = 5.0) -> int:
         await wait_for_stop_signal()
         log.info("server.stopping", server=which, grace_s=grace)
         await server.stop(grace)
-        if drain is not None:
-            await drain()
+        await drain()
         await vault.aclose()
     finally:
         await content.aclose()

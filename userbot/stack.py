@@ -18,6 +18,7 @@ from backend.servicer import BackendServicer
 from custody.content import ContentStore
 from custody.content.embedded import EmbeddedContentStore
 from custody.serving import RunningServer, start_server
+from custody.sweeper import ContentSweeper
 from custody.tickets import RedisTicketStore, TicketStore
 from custody.tls import TlsIdentity, load_identity, local_pki
 from custody.vault import VaultClient, VaultLocation
@@ -92,7 +93,8 @@ class Backends:
 
 async def start_secrets_server(
     settings: Settings, backends: Backends, listen: str, identity: TlsIdentity | None
-) -> tuple[RunningServer, VaultClient]:
+) -> tuple[RunningServer, VaultClient, ContentSweeper]:
+    """Start the secrets service, and the sweeper for content it stored but nobody redeemed."""
     vault = vault_client(settings, "secrets")
     servicer = SecretsServicer(
         vault,
@@ -110,7 +112,10 @@ async def start_secrets_server(
         "SECRETS_SERVICE_LISTEN",
     )
 
-    return server, vault
+    sweeper = ContentSweeper(backends.tickets, backends.content)
+    sweeper.start()
+
+    return server, vault, sweeper
 
 
 async def start_backend_server(
@@ -158,10 +163,11 @@ async def open_stack(
             secrets_target, secrets_identity = rpc.secrets_addr, remote
         else:
             assert backends is not None
-            server, vault = await start_secrets_server(
+            server, vault, sweeper = await start_secrets_server(
                 settings, backends, LOOPBACK_ANY_PORT, local_server
             )
             stack.push_async_callback(vault.aclose)
+            stack.push_async_callback(sweeper.aclose)
             stack.push_async_callback(server.stop, 1.0)
             secrets_target, secrets_identity = f"127.0.0.1:{server.port}", local_client
 

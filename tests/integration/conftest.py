@@ -82,6 +82,17 @@ def redis_keys(redis_url: str, prefix: str) -> list[bytes]:
     return list(redis.Redis.from_url(redis_url).scan_iter(match=f"{prefix}*"))
 
 
+def redis_value(redis_url: str, key: bytes) -> bytes:
+    """Everything stored under `key`, whatever its type, as one byte string."""
+    client = redis.Redis.from_url(redis_url)
+    kind = client.type(key)
+    if kind == b"string":
+        return client.get(key) or b""
+    if kind == b"zset":
+        return b"\n".join(member for member, _ in client.zrange(key, 0, -1, withscores=True))
+    raise AssertionError(f"unexpected Redis type {kind!r} under {key!r}")
+
+
 @pytest.fixture(scope="session")
 def dev_vault() -> Iterator[DevVault]:
     server = start_dev_vault()

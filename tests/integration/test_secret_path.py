@@ -9,11 +9,18 @@ from dataclasses import replace
 import pytest
 
 from custody.content.embedded import EmbeddedContentStore
-from custody.errors import IntegrityError, SecretNotFoundError, TicketUnavailableError
+from custody.errors import (
+    ContentNotFoundError,
+    IntegrityError,
+    SecretNotFoundError,
+    TicketUnavailableError,
+)
+from custody.sweeper import ContentSweeper
+from custody.tickets import RedisTicketStore
 from custody.vault_admin import VaultAdmin
 from handlers.secrets import SecretServices
 from secrets_client import Requester
-from tests.integration.conftest import redis_keys
+from tests.integration.conftest import redis_keys, redis_value
 from userbot.config import Settings
 from userbot.demo import DEMO_SECRETS
 
@@ -82,14 +89,11 @@ async def test_stores_hold_no_plaintext(
 
     envelopes = [await secret_services.secrets.request_secret("planted", OWNER) for _ in range(3)]
 
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
     keys = redis_keys(redis_url, settings.store.key_prefix)
     assert keys, "the tickets should be in Redis while unredeemed"
     for key in keys:
         assert planted.encode() not in key
-        assert planted.encode() not in (client.get(key) or b"")
+        assert planted.encode() not in redis_value(redis_url, key)
     blocks = list(settings.store.content_dir.iterdir())
     assert len(blocks) >= 3
     for block in blocks:
@@ -176,3 +180,25 @@ async def test_unknown_secret_leaves_no_ticket(
 
     assert caught.value.name == "nope"
     assert set(redis_keys(redis_url, settings.store.key_prefix)) == before
+
+
+async def test_unredeemed_content_is_swept_after_expiry(
+    secret_services: SecretServices,
+    tickets: RedisTicketStore,
+    content: EmbeddedContentStore,
+    settings: Settings,
+) -> None:
+    """Ciphertext whose ticket nobody redeemed is removed once the ticket has expired,
+    and not before."""
+    envelope = await secret_services.secrets.request_secret("db_prod", OWNER)
+    block = settings.store.content_dir / envelope.cid
+    sweeper = ContentSweeper(tickets, content, grace=60)
+
+    await sweeper.sweep_once(now=envelope.expires_at - 1)
+    assert block.exists()
+
+    await sweeper.sweep_once(now=envelope.expires_at + 61)
+    assert not block.exists()
+    with pytest.raises(ContentNotFoundError):
+        # The ticket itself is still live in this test: its ciphertext is gone.
+        await secret_services.backend.resolve(replace(envelope, ciphertext=b""), OWNER)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import pytest
 import redis
@@ -44,10 +45,28 @@ async def test_issue_sets_the_ttl_and_hides_the_ticket_id(
     await store.issue(ticket_id, _ticket(), ttl=30)
 
     client = redis.Redis.from_url(redis_url)
-    [key] = list(client.scan_iter(match=f"{key_prefix}store:*"))
+    [key] = list(client.scan_iter(match=f"{key_prefix}store:ticket:*"))
     assert ticket_id.encode() not in key
     assert 0 < client.ttl(key) <= 30
-    await store.discard(ticket_id)
+    await store.redeem(ticket_id)
+
+
+async def test_expired_content_goes_to_one_sweeper(store: RedisTicketStore) -> None:
+    """Of several sweepers racing for expired CIDs, each CID goes to exactly one."""
+    tickets = [replace(_ticket(), cid=f"cid-{n}", expires_at=1000 + n) for n in range(30)]
+    for ticket in tickets:
+        await store.issue(new_ticket_id(), ticket, ttl=30)
+    live = replace(_ticket(), cid="cid-live", expires_at=10**10)
+    await store.issue(new_ticket_id(), live, ttl=30)
+
+    taken = await asyncio.gather(*(store.take_expired(before=2000, limit=7) for _ in range(8)))
+
+    flat = [cid for batch in taken for cid in batch]
+    assert sorted(flat) == sorted(t.cid for t in tickets[: len(flat)])
+    assert len(flat) == len(set(flat))
+    rest = await store.take_expired(before=2000)
+    assert sorted(flat + rest) == sorted(t.cid for t in tickets)
+    assert "cid-live" not in flat + rest
 
 
 @pytest.mark.parametrize("getdel", [True, False], ids=["getdel", "lua-script"])

@@ -108,16 +108,26 @@ async def test_issuing_an_existing_id_fails() -> None:
     assert (await store.redeem(ticket_id)).name == "first"
 
 
-async def test_a_discarded_ticket_is_unavailable() -> None:
-    """A discarded ticket cannot be redeemed, and discarding twice is harmless."""
+async def test_expired_content_is_handed_out_once() -> None:
+    """take_expired returns a CID only after its ticket's expiry, and only once."""
     store = MemoryTicketStore()
-    ticket_id = new_ticket_id()
-    await store.issue(ticket_id, make_ticket(), ttl=60)
-    await store.discard(ticket_id)
-    await store.discard(ticket_id)
+    ticket = make_ticket()
+    await store.issue(new_ticket_id(), ticket, ttl=60)
 
-    with pytest.raises(TicketUnavailableError):
-        await store.redeem(ticket_id)
+    assert await store.take_expired(before=ticket.expires_at - 1) == []
+    assert await store.take_expired(before=ticket.expires_at + 1) == [ticket.cid]
+    assert await store.take_expired(before=ticket.expires_at + 1) == []
+
+
+async def test_released_content_is_not_swept() -> None:
+    """Content released after a redeem is no longer handed out as expired."""
+    store = MemoryTicketStore()
+    ticket = make_ticket()
+    await store.issue(new_ticket_id(), ticket, ttl=60)
+
+    await store.release(ticket.cid)
+
+    assert await store.take_expired(before=ticket.expires_at + 1) == []
 
 
 async def test_concurrent_redeems_have_one_winner() -> None:
