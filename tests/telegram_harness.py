@@ -12,14 +12,20 @@ The harness never calls `client.connect()`: it logs in the way Telethon does rig
 after a successful connect (`_on_login`, which asks for the update state) and starts
 the client's own update loop. Should a test call it (`ensure_authorised` does), the
 recorder answers as an already-connected sender would, and Telethon returns at once.
+
+For the real connect path there are two loopback data centres that never reach
+Telegram: `refusing_port` (bound, not listening, so every connect is refused) and
+`silent_endpoint` (accepts the connection and reads, but never answers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Callable
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -42,14 +48,43 @@ DISPATCH_TIMEOUT = 10.0
 R = TypeVar("R")
 
 
-def fake_session_string() -> str:
-    """A well-formed session string: random auth key, data centre on loopback."""
+def fake_session_string(port: int = 9) -> str:
+    """A well-formed session string: random auth key, data centre on loopback `port`."""
     session = StringSession()
     # Loopback on purpose: should anything ever try to dial, it dials this machine.
-    session.set_dc(2, "127.0.0.1", 9)
+    session.set_dc(2, "127.0.0.1", port)
     session.auth_key = AuthKey(secrets.token_bytes(256))
 
     return str(session.save())
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port where every connection is refused, for as long as the block runs."""
+    # Bound but not listening: the port stays ours, and the kernel answers with RST.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def silent_endpoint() -> AsyncIterator[int]:
+    """A loopback port that accepts connections and reads what comes, but never answers."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        while await reader.read(4096):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
 
 
 def _now() -> dt.datetime:

@@ -6,10 +6,12 @@ Exports:
     removes each reply again once its time is up.
     `MessageHandler` is what the adapter needs from the handlers (a `Dispatcher`).
     `build_client` makes a client from api_id, api_hash and a session string; no I/O.
-    `ensure_authorised` connects a client and checks its session is logged in.
+    `ensure_authorised` connects a client within a deadline and checks its session is
+    logged in; Telethon's connection errors become `ServiceUnavailableError` here only.
     `open_client` does both, for start-up.
     `login` signs in interactively and returns a new session string.
-    `utf16_span` and `spoiler_entities` turn code-point spans into Telegram's offsets.
+    `utf16_span` and `spoiler_entities` turn code-point spans into Telegram's offsets,
+    at most `MAX_ENTITIES` of them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import structlog
 from telethon import TelegramClient, errors, events, types
 from telethon.sessions import StringSession
 
-from custody.errors import ConfigError
+from custody.errors import ConfigError, ServiceUnavailableError
 from handlers.messages import HiddenSpan, IncomingMessage, Reply
 
 __all__ = [
@@ -44,6 +46,17 @@ T = TypeVar("T")
 
 # Telegram refuses longer messages, counted in UTF-16 code units.
 MAX_MESSAGE_LENGTH = 4096
+# Telegram applies this many entities of a message and silently drops the rest, so a
+# spoiler past the 100th would leave its value in clear.
+MAX_ENTITIES = 100
+
+# Telethon's timeout and retries only bound opening the socket (and reconnecting later);
+# a data centre that accepts and then never answers would still hold start-up forever,
+# which is what CONNECT_DEADLINE, over connecting and the first answers, is for.
+CONNECT_TIMEOUT = 10.0
+CONNECTION_RETRIES = 3
+RETRY_DELAY = 2.0
+CONNECT_DEADLINE = 30.0
 _SESSION_REQUIREMENT = "must be an authorised session string; run `userbot login` to make one"
 
 
@@ -68,8 +81,44 @@ def utf16_span(text: str, span: HiddenSpan) -> tuple[int, int]:
 
 
 def spoiler_entities(text: str, hidden: Iterable[HiddenSpan]) -> list[Any]:
-    """One `MessageEntitySpoiler` per hidden span of `text`."""
-    return [types.MessageEntitySpoiler(*utf16_span(text, span)) for span in hidden]
+    """`MessageEntitySpoiler`s of `text` that cover every hidden span.
+
+    Up to `MAX_ENTITIES` spans get one spoiler each. Past that, neighbouring spans share
+    a spoiler, which then also hides the plain text between them.
+    """
+    ranges = [utf16_span(text, span) for span in hidden]
+    if len(ranges) > MAX_ENTITIES:
+        ranges = _merge_ranges(ranges, MAX_ENTITIES)
+
+    return [types.MessageEntitySpoiler(offset, length) for offset, length in ranges]
+
+
+def _merge_ranges(ranges: Iterable[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """At most `limit` (offset, length) ranges, in order, together covering all of `ranges`.
+
+    With a limit of 2: (0, 2) (1, 3) (6, 1) (8, 1) -> (0, 4) (6, 3). The first two overlap
+    and join at no cost; of the gaps left, 4..6 and 7..8, the narrower one is bridged.
+    """
+    joined: list[tuple[int, int]] = []
+    # Empty ranges hide nothing, so they need no spoiler of their own.
+    for offset, length in sorted(item for item in ranges if item[1] > 0):
+        end = offset + length
+        if joined and offset <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((offset, end))
+
+    # Bridging the narrowest gaps leaves the least plain text behind a spoiler.
+    by_width = sorted(range(1, len(joined)), key=lambda i: joined[i][0] - joined[i - 1][1])
+    bridged = set(by_width[: max(0, len(joined) - limit)])
+    merged: list[tuple[int, int]] = []
+    for index, (start, end) in enumerate(joined):
+        if index in bridged:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+
+    return [(start, end - start) for start, end in merged]
 
 
 class TelegramUserbot:
@@ -251,8 +300,21 @@ class TelegramUserbot:
         return await call()
 
 
-def build_client(api_id: int, api_hash: str, session: str) -> TelegramClient:
-    """Make a client for the account in `session`; nothing is sent yet."""
+def build_client(
+    api_id: int,
+    api_hash: str,
+    session: str,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    connection_retries: int = CONNECTION_RETRIES,
+    retry_delay: float = RETRY_DELAY,
+) -> TelegramClient:
+    """Make a client for the account in `session`; nothing is sent yet.
+
+    `connect_timeout` bounds each attempt to open the connection, and after a failed
+    attempt Telethon waits `retry_delay` seconds and tries up to `connection_retries`
+    more times, on start-up and whenever Telegram drops the connection later.
+    """
     try:
         string_session = StringSession(session) if session else None
     except (ValueError, struct.error) as exc:
@@ -261,23 +323,72 @@ def build_client(api_id: int, api_hash: str, session: str) -> TelegramClient:
     if string_session is None or string_session.auth_key is None:
         raise ConfigError("TG_SESSION", _SESSION_REQUIREMENT)
 
-    # Telethon would otherwise sleep through flood waits of up to a minute in silence;
-    # TelegramUserbot decides when waiting is worth it, and logs it.
-    return TelegramClient(string_session, api_id, api_hash, flood_sleep_threshold=0)
+    return TelegramClient(
+        string_session,
+        api_id,
+        api_hash,
+        timeout=connect_timeout,
+        connection_retries=connection_retries,
+        retry_delay=retry_delay,
+        # Telethon would otherwise sleep through flood waits of up to a minute in
+        # silence; TelegramUserbot decides when waiting is worth it, and logs it.
+        flood_sleep_threshold=0,
+    )
 
 
-async def ensure_authorised(client: TelegramClient) -> None:
-    """Connect `client` and make sure its session is logged in, never prompting."""
-    await client.connect()
-    if not await client.is_user_authorized():
+async def ensure_authorised(client: TelegramClient, *, deadline: float = CONNECT_DEADLINE) -> None:
+    """Connect `client` and make sure its session is logged in, never prompting.
+
+    Raises:
+        ServiceUnavailableError: Telegram refused the connection, dropped it, or did not
+            answer within `deadline` seconds.
+        ConfigError: Telegram answered, but the session is not logged in.
+    """
+    try:
+        authorised = await _connect_within(client, deadline)
+    except BaseException:
+        # Leave no half-open connection and no retry loop behind, whatever went wrong.
+        await client.disconnect()
+        raise
+
+    if not authorised:
         await client.disconnect()
         raise ConfigError("TG_SESSION", _SESSION_REQUIREMENT)
 
 
-async def open_client(api_id: int, api_hash: str, session: str) -> TelegramClient:
-    """Build a client from the settings and connect it, for start-up."""
+async def _connect_within(client: TelegramClient, deadline: float) -> bool:
+    """Connect and ask whether the session is logged in; Telethon's errors become ours here."""
+    try:
+        # A data centre that accepts the connection and then stays silent would keep
+        # Telethon waiting for its first answer forever; nothing inside it gives up.
+        async with asyncio.timeout(deadline):
+            await client.connect()
+            return bool(await client.is_user_authorized())
+    except (errors.AuthKeyNotFound, errors.AuthKeyError, errors.UnauthorizedError) as exc:
+        # Telegram answered, and does not know the key or no longer accepts it.
+        raise ConfigError("TG_SESSION", _SESSION_REQUIREMENT) from exc
+    # TimeoutError comes before OSError, of which it is a subclass.
+    except TimeoutError as exc:
+        reason = f"it did not answer within {deadline:g} seconds"
+        raise ServiceUnavailableError(f"Telegram could not be reached: {reason}.") from exc
+    except OSError as exc:
+        # ConnectionError included: Telethon raises it once its retries have run out.
+        reason = "the connection to its data centre was refused, failed or broke off"
+        raise ServiceUnavailableError(f"Telegram could not be reached: {reason}.") from exc
+    except errors.InvalidBufferError as exc:
+        reason = "it closed the connection with a transport-level error"
+        raise ServiceUnavailableError(f"Telegram could not be reached: {reason}.") from exc
+    except errors.RPCError as exc:
+        reason = f"it turned the first request down with {type(exc).__name__}"
+        raise ServiceUnavailableError(f"Telegram could not be reached: {reason}.") from exc
+
+
+async def open_client(
+    api_id: int, api_hash: str, session: str, *, deadline: float = CONNECT_DEADLINE
+) -> TelegramClient:
+    """Build a client from the settings and connect it within `deadline`, for start-up."""
     client = build_client(api_id, api_hash, session)
-    await ensure_authorised(client)
+    await ensure_authorised(client, deadline=deadline)
 
     return client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,14 +11,23 @@ import pytest
 import structlog
 from telethon import functions, types
 
-from custody.errors import ConfigError
+from custody.errors import ConfigError, ServiceUnavailableError
 from handlers.dispatcher import Access, Dispatcher
 from handlers.messages import HiddenSpan, Reply
 from handlers.router import Command, Router
 from handlers.secrets import SecretServices
 from handlers.secrets import router as secrets_router
-from tests.telegram_harness import API_HASH, API_ID, FRIEND_ID, GROUP_ID, TelegramHarness
-from userbot.telegram import build_client, ensure_authorised
+from tests.telegram_harness import (
+    API_HASH,
+    API_ID,
+    FRIEND_ID,
+    GROUP_ID,
+    TelegramHarness,
+    fake_session_string,
+    refusing_port,
+    silent_endpoint,
+)
+from userbot.telegram import build_client, ensure_authorised, open_client
 
 SendMessage = functions.messages.SendMessageRequest
 DeleteMessages = functions.messages.DeleteMessagesRequest
@@ -279,6 +289,113 @@ async def test_reply_over_telegram_limit_is_refused_in_one_line(harness: Telegra
     assert "too long for a Telegram message (4100 characters" in request.message
     assert "x" * 100 not in request.message
     assert len(request.message.splitlines()) == 1
+
+
+@_emoji_router.command("wide", usage="/wide", summary="a secret of 150 fields")
+async def _wide(command: Command, services: None) -> Reply:
+    lines = [f"f{index:03d}: V{index:03d}" for index in range(150)]
+    text = "\n".join(lines)
+    starts = [text.index(f"V{index:03d}") for index in range(150)]
+    return Reply(text, hidden=tuple(HiddenSpan(start, 4) for start in starts))
+
+
+async def test_reported_reply_with_150_hidden_fields_shows_none_in_clear(
+    harness: TelegramHarness,
+) -> None:
+    """Reported fault: Telegram ignores entities past the 100th, so field 101 on was visible.
+
+    The reply now carries at most 100 spoilers, and no value is left outside them.
+    """
+    await harness.run_userbot(Dispatcher([_emoji_router], None, Access()))
+
+    await harness.owner_sends("/wide")
+
+    [request] = harness.sent_of(SendMessage)
+    assert len(request.entities) <= 100
+    assert "V" not in outside_spoilers(request)
+    assert "f000" in outside_spoilers(request)
+    for index in range(150):
+        assert any(f"V{index:03d}" in part for part in spoilers(request))
+
+
+@pytest.fixture
+def no_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything asks on the terminal (phone, code or password)."""
+
+    def refuse(*_: object) -> str:
+        raise AssertionError("Start-up asked for input.")
+
+    monkeypatch.setattr("builtins.input", refuse)
+    monkeypatch.setattr("getpass.getpass", refuse)
+
+
+def assert_unreachable_said_plainly(error: ServiceUnavailableError, port: int) -> None:
+    message = str(error)
+    assert message.startswith("Telegram could not be reached: ")
+    assert message.endswith(".")
+    assert "127.0.0.1" not in message
+    assert str(port) not in message
+    assert error.__cause__ is not None
+
+
+@pytest.mark.usefixtures("no_prompt")
+async def test_reported_refused_data_centre_is_service_unavailable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Reported fault: a refused connection crashed start-up with a bare ConnectionError.
+
+    Once Telethon's retries run out, start-up stops with ServiceUnavailableError instead.
+    """
+    with refusing_port() as port:
+        client = build_client(API_ID, API_HASH, fake_session_string(port), retry_delay=0)
+        async with asyncio.timeout(10):
+            with pytest.raises(ServiceUnavailableError) as caught:
+                await ensure_authorised(client, deadline=5.0)
+
+    assert_unreachable_said_plainly(caught.value, port)
+    assert "refused" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    assert not client.is_connected()
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.usefixtures("no_prompt")
+async def test_reported_refused_data_centre_does_not_outlast_the_deadline() -> None:
+    """Reported fault: start-up could wait on a data centre for as long as Telethon retried.
+
+    With the default retries and delay, the deadline still ends it, as ServiceUnavailableError.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with refusing_port() as port, pytest.raises(ServiceUnavailableError) as caught:
+        await open_client(API_ID, API_HASH, fake_session_string(port), deadline=0.5)
+
+    assert loop.time() - started < 5.0
+    assert_unreachable_said_plainly(caught.value, port)
+
+
+@pytest.mark.usefixtures("no_prompt")
+async def test_reported_silent_data_centre_is_service_unavailable_at_the_deadline(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Reported fault: a data centre that accepts but never answers hung start-up for good.
+
+    The deadline ends the wait with ServiceUnavailableError, and the connection is closed.
+    """
+    loop = asyncio.get_running_loop()
+    async with silent_endpoint() as port:
+        client = build_client(API_ID, API_HASH, fake_session_string(port))
+        started = loop.time()
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await ensure_authorised(client, deadline=0.5)
+        elapsed = loop.time() - started
+
+    assert 0.5 <= elapsed < 5.0
+    assert_unreachable_said_plainly(caught.value, port)
+    assert "did not answer within 0.5 seconds" in str(caught.value)
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert not client.is_connected()
+    assert capsys.readouterr() == ("", "")
 
 
 async def test_unauthorised_session_is_a_config_error() -> None:

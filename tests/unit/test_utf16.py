@@ -67,3 +67,64 @@ def test_spoiler_entities_cover_exactly_the_hidden_text() -> None:
         assert isinstance(entity, types.MessageEntitySpoiler)
         hidden = _utf16_slice(text, entity.offset, entity.length)
         assert hidden == text[span.offset : span.offset + span.length]
+
+
+def _fields(count: int) -> tuple[str, list[HiddenSpan]]:
+    """A reply listing `count` fields, each value hidden, with emoji to shift UTF-16 offsets."""
+    text = ""
+    hidden = []
+    for index in range(count):
+        text += f"🔑 field{index}: "
+        value = f"value{index}🙂"
+        hidden.append(HiddenSpan(len(text), len(value)))
+        text += value + "\n"
+
+    return text, hidden
+
+
+def _covered(entities: list[types.MessageEntitySpoiler], offset: int, length: int) -> bool:
+    return any(e.offset <= offset and offset + length <= e.offset + e.length for e in entities)
+
+
+def test_up_to_100_spans_get_one_spoiler_each() -> None:
+    """At Telegram's limit of 100 entities nothing is merged: one spoiler per span, in order."""
+    text, hidden = _fields(100)
+
+    entities = spoiler_entities(text, hidden)
+
+    assert [(e.offset, e.length) for e in entities] == [utf16_span(text, s) for s in hidden]
+
+
+@pytest.mark.parametrize("count", [101, 150, 1000])
+def test_reported_more_than_100_spans_are_all_still_hidden(count: int) -> None:
+    """Reported fault: spans past the 100th were sent as entities Telegram ignores.
+
+    Now the spoilers number at most 100 and every hidden span lies inside one of them.
+    """
+    text, hidden = _fields(count)
+
+    entities = spoiler_entities(text, hidden)
+
+    assert len(entities) <= 100
+    assert all(isinstance(entity, types.MessageEntitySpoiler) for entity in entities)
+    for span in hidden:
+        assert _covered(entities, *utf16_span(text, span)), span
+
+
+def test_merging_bridges_the_narrowest_gaps_first() -> None:
+    """Past 100 spans, overlapping ones join for free and the narrowest gaps are bridged.
+
+    So the plain text that ends up behind a spoiler is as little as it can be.
+    """
+    text = "x" * 1000
+    # 101 one-character spans 5 apart, except the last two only 2 apart, and one more
+    # repeating the first, out of order: only that narrow gap needs bridging.
+    offsets = [5 * index for index in range(100)] + [497]
+    hidden = [HiddenSpan(offset, 1) for offset in offsets] + [HiddenSpan(0, 1)]
+
+    entities = spoiler_entities(text, hidden)
+
+    assert len(entities) == 100
+    assert entities[0].offset == 0
+    assert (entities[-1].offset, entities[-1].length) == (495, 3)
+    assert sum(entity.length for entity in entities) == 99 + 3
