@@ -83,7 +83,8 @@ class SecretNotFoundError(VaultPathNotFoundError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"There is no secret named {name!r}.")
+        shown = name if len(name) <= 64 else name[:64] + "…"
+        super().__init__(f"There is no secret named {shown!r}.")
 
 
 class StoreError(UserbotError):

@@ -154,18 +154,35 @@ class VaultClient:
 
         return SecretVersion(name=name, version=int(data["metadata"]["version"]), fields=fields)
 
-    async def list_secrets(self) -> list[str]:
-        """List names under the prefix: LIST /v1/{kv_mount}/metadata/{prefix}."""
+    async def list_secrets(self, max_folders: int = 50) -> list[str]:
+        """List names under the prefix, folders included: LIST /v1/{kv_mount}/metadata/{path}.
+
+        A folder costs one request, so at most `max_folders` are opened.
+        """
+        names: list[str] = []
+        folders = [""]
+        opened = 0
+        while folders and opened < max_folders:
+            folder = folders.pop(0)
+            opened += 1
+            for key in await self._list_folder(folder):
+                (folders if key.endswith("/") else names).append(folder + key)
+
+        return sorted(names)
+
+    async def _list_folder(self, folder: str) -> list[str]:
         loc = self._location
         listing = functools.partial(
-            self._hvac.secrets.kv.v2.list_secrets, path=loc.kv_prefix, mount_point=loc.kv_mount
+            self._hvac.secrets.kv.v2.list_secrets,
+            path=kv_path(loc.kv_prefix, folder.rstrip("/")) if folder else loc.kv_prefix,
+            mount_point=loc.kv_mount,
         )
         try:
-            response: dict[str, Any] = await self._call(listing, secret_name=loc.kv_prefix or "/")
+            response: dict[str, Any] = await self._call(listing, secret_name=folder or "/")
         except SecretNotFoundError:
             return []
 
-        return sorted(str(key) for key in response["data"]["keys"])
+        return [str(key) for key in response["data"]["keys"]]
 
     async def generate_data_key(self) -> DataKey:
         """Create a fresh 256-bit key: POST /v1/{transit}/datakey/plaintext/{key}."""

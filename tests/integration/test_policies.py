@@ -6,6 +6,8 @@ import pytest
 
 from custody.errors import VaultPermissionError
 from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY, VaultAdmin
+from handlers.secrets import SecretServices
+from secrets_client import Requester
 from userbot.config import Settings
 from userbot.stack import vault_client
 
@@ -38,3 +40,16 @@ async def test_policies_are_written(vault_admin: VaultAdmin) -> None:
         (f"policy {SECRETS_POLICY}", False),
         (f"policy {BACKEND_POLICY}", False),
     ]
+
+
+async def test_listing_walks_into_folders(
+    secret_services: SecretServices, vault_admin: VaultAdmin
+) -> None:
+    """/secrets lists names inside folders as the paths /secret accepts, not the folders."""
+    await vault_admin.write_secret("team/payments/stripe", {"key": "sk-demo"})
+
+    names = await secret_services.secrets.list_secrets(Requester(user_id=5, chat_id=5))
+
+    assert "team/payments/stripe" in names
+    assert "db_prod" in names
+    assert not [name for name in names if name.endswith("/")]
