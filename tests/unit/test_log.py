@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -16,8 +17,11 @@ MASK = "**********"
 
 @pytest.fixture
 def restore_structlog() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     yield
     structlog.reset_defaults()
+    root.handlers, root.level = handlers, level
 
 
 @pytest.mark.parametrize(
@@ -96,3 +100,18 @@ def test_events_below_the_level_are_dropped(restore_structlog: None) -> None:
     structlog.get_logger("test").info("vault.read")
 
     assert stream.getvalue() == ""
+
+
+def test_library_warnings_come_out_as_redacted_json(restore_structlog: None) -> None:
+    """A library's stdlib warning is one JSON line with its logger's name; its info is dropped."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+
+    logging.getLogger("telethon.network").info("chatty detail")
+    logging.getLogger("telethon.network").warning("Attempt %d at connecting failed", 1)
+
+    [line] = stream.getvalue().splitlines()
+    event = json.loads(line)
+    assert event["event"] == "Attempt 1 at connecting failed"
+    assert event["logger"] == "telethon.network"
+    assert event["level"] == "warning"
