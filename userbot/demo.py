@@ -83,7 +83,12 @@ async def run_demo(settings: Settings) -> int:
         log.info("demo.vault_started", addr=server.addr, names=sorted(DEMO_SECRETS))
         settings = await prepare_demo_vault(server.addr, server.root_token, settings)
         with tempfile.TemporaryDirectory(prefix="userbot-demo-content-") as content_dir:
-            store = replace(settings.store, ipfs_api="", content_dir=Path(content_dir))
+            store = replace(
+                settings.store,
+                ipfs_api="",
+                content_dir=Path(content_dir),
+                key_prefix=f"{settings.store.key_prefix}demo:",
+            )
             rpc = replace(settings.rpc, secrets_addr="", backend_addr="")
             settings = replace(settings, store=store, rpc=rpc)
             tickets = await demo_ticket_store(settings)
