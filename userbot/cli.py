@@ -31,8 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--env-file",
-        default=".env",
-        help="settings file read after the environment (default: .env)",
+        help="settings file read after the environment (default: .env, if present)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
@@ -100,7 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `userbot` console script."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(env_file=args.env_file)
+        settings = load_settings(
+            env_file=args.env_file or ".env", env_file_required=args.env_file is not None
+        )
     except ConfigError as exc:
         print(f"userbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -7,14 +7,15 @@ its settings as arguments. `config.example.env` lists each variable.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from custody.errors import ConfigError
+from userbot import _checks
 
 
 class Secret:
@@ -60,8 +61,21 @@ class VaultSettings:
     workers: int
 
     def token_for(self, component: str) -> Secret:
-        own = self.secrets_token if component == "secrets" else self.backend_token
-        return own or self.token
+        """The token `component` ("secrets", "backend" or "admin") talks to Vault with."""
+        own = {"secrets": self.secrets_token, "backend": self.backend_token, "admin": Secret("")}
+        if component not in own:
+            raise ValueError(f"unknown Vault component {component!r}")
+        return own[component] or self.token
+
+    def require_token(self, component: str) -> Secret:
+        """Return `token_for(component)`, or stop naming the variables that could set it."""
+        token = self.token_for(component)
+        if not token:
+            variable = "VAULT_TOKEN"
+            if component != "admin":
+                variable = f"{component.upper()}_VAULT_TOKEN or VAULT_TOKEN"
+            raise ConfigError(variable, "must be set to a Vault token")
+        return token
 
     def require(self) -> None:
         if not self.addr:
@@ -138,7 +152,10 @@ class _Reader:
                 return value.strip()
         return default
 
-    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
+    def secret(self, name: str) -> Secret:
+        return Secret(_checks.single_token(name, self.text(name)))
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int) -> int:
         raw = self.text(name)
         if not raw:
             return default
@@ -146,11 +163,11 @@ class _Reader:
             value = int(raw)
         except ValueError:
             raise ConfigError(name, f"must be a whole number, not {raw!r}") from None
-        if value < minimum:
-            raise ConfigError(name, f"must be at least {minimum}, not {value}")
+        if not minimum <= value <= maximum:
+            raise ConfigError(name, f"must be from {minimum} to {maximum}, not {value}")
         return value
 
-    def seconds(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def seconds(self, name: str, default: float, *, minimum: float = 0.0, maximum: float) -> float:
         raw = self.text(name)
         if not raw:
             return default
@@ -158,8 +175,9 @@ class _Reader:
             value = float(raw)
         except ValueError:
             raise ConfigError(name, f"must be a number of seconds, not {raw!r}") from None
-        if not value >= minimum or value == float("inf"):
-            raise ConfigError(name, f"must be a number of seconds of at least {minimum:g}")
+        # Written so that NaN fails too.
+        if not minimum <= value <= maximum:
+            raise ConfigError(name, f"must be a number of seconds from {minimum:g} to {maximum:g}")
         return value
 
     def flag(self, name: str) -> bool:
@@ -174,6 +192,9 @@ class _Reader:
         raw = self.text(name)
         return Path(raw).expanduser() if raw else None
 
+    def file(self, name: str) -> Path | None:
+        return _checks.existing_file(name, self.path(name))
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         raw = self.text(name, default).lower()
         if raw not in choices:
@@ -181,49 +202,28 @@ class _Reader:
         return raw
 
 
-def _is_number(text: str) -> bool:
-    # str.isdigit() also accepts "²", which int() then refuses.
-    return text.isascii() and text.isdecimal()
-
-
-def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
-    if not value:
-        return value
+def _env_file_values(
+    env_file: str | os.PathLike[str], *, required: bool
+) -> Mapping[str, str | None]:
+    unreadable = "must name a readable UTF-8 settings file"
+    path = Path(env_file)
     try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = urlsplit("")
-    # The value itself is not echoed: a URL may carry a password.
-    located = bool(parts.path) if parts.scheme == "unix" else bool(parts.hostname)
-    if parts.scheme not in schemes or not located:
-        starts = " or ".join(f"{scheme}://" for scheme in schemes)
-        raise ConfigError(name, f"must be a URL starting with {starts}")
-    return value
+        mode: int | None = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        mode = None
+    except OSError:
+        raise ConfigError("--env-file", unreadable) from None
+    # A FIFO counts as a file, so that `--env-file <(decrypt settings.enc)` works.
+    if mode is None or not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        if required:
+            raise ConfigError("--env-file", "must name an existing settings file")
+        return {}
 
-
-def _check_address(name: str, value: str) -> str:
-    # "127.0.0.1:50051" -> ok; "[::1]:50051" -> ok; "localhost" -> missing port
-    if not value:
-        return value
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not _is_number(port) or not 0 < int(port) < 65536:
-        raise ConfigError(name, f"must be host:port, such as 127.0.0.1:50051, not {value!r}")
-    return value
-
-
-def _user_ids(name: str, raw: str) -> frozenset[int]:
-    ids = set()
-    for item in raw.replace(";", ",").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        try:
-            ids.add(int(item))
-        except ValueError:
-            raise ConfigError(
-                name, f"must list numeric Telegram user ids, and {item!r} is not one"
-            ) from None
-    return frozenset(ids)
+    try:
+        return dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        # Not chained: a UnicodeDecodeError holds the raw bytes of the file, secrets included.
+        raise ConfigError("--env-file", unreadable) from None
 
 
 def _default_content_dir(env: _Reader) -> Path:
@@ -232,71 +232,93 @@ def _default_content_dir(env: _Reader) -> Path:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = ".env"
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+    *,
+    env_file_required: bool = False,
 ) -> Settings:
-    """Read every setting; raise ConfigError naming the first bad variable."""
+    """Read every setting; raise ConfigError naming the first bad variable.
+
+    `env_file` is read after `environ` (default: the process environment); when it does not
+    exist it is skipped, unless `env_file_required` says it was asked for by name.
+    """
     sources: list[Mapping[str, str | None]] = [os.environ if environ is None else environ]
-    if env_file is not None and Path(env_file).is_file():
-        sources.append(dotenv_values(env_file))
+    if env_file is not None:
+        sources.append(_env_file_values(env_file, required=env_file_required))
     env = _Reader(sources)
 
     api_id_raw = env.text("TG_API_ID")
-    if api_id_raw and not _is_number(api_id_raw):
+    if api_id_raw and not _checks.is_number(api_id_raw):
         raise ConfigError("TG_API_ID", f"must be the numeric api_id, not {api_id_raw!r}")
-    reply_ttl = env.seconds("REPLY_TTL", 60.0)
+    cacert = env.file("VAULT_CACERT")
 
+    # The upper bounds below catch a typo, such as an extra zero, at start-up:
+    # - worker threads and calls in flight past these only cost memory, they add no speed;
+    # - a ticket is redeemed within seconds, and living a day is already generous;
+    # - gRPC refuses messages over 4 MiB by default, so a larger inline copy could not travel;
+    # - a call still waiting after ten minutes has failed, whatever it may answer later;
+    # - Telegram lets a user delete their own messages only within 48 hours;
+    # - a flood wait over an hour means the reply is better dropped than sent late.
     vault = VaultSettings(
-        addr=_check_url("VAULT_ADDR", env.text("VAULT_ADDR"), ("http", "https")),
-        token=Secret(env.text("VAULT_TOKEN")),
-        secrets_token=Secret(env.text("SECRETS_VAULT_TOKEN")),
-        backend_token=Secret(env.text("BACKEND_VAULT_TOKEN")),
+        addr=_checks.vault_addr("VAULT_ADDR", env.text("VAULT_ADDR")),
+        token=env.secret("VAULT_TOKEN"),
+        secrets_token=env.secret("SECRETS_VAULT_TOKEN"),
+        backend_token=env.secret("BACKEND_VAULT_TOKEN"),
         namespace=env.text("VAULT_NAMESPACE") or None,
-        cacert=env.text("VAULT_CACERT") or None,
-        kv_mount=env.text("VAULT_KV_MOUNT", "secret").strip("/"),
-        kv_prefix=env.text("VAULT_KV_PREFIX").strip("/"),
-        transit_mount=env.text("VAULT_TRANSIT_MOUNT", "transit").strip("/"),
-        transit_key=env.text("VAULT_TRANSIT_KEY", "userbot"),
-        timeout=env.seconds("VAULT_TIMEOUT", 5.0, minimum=0.1),
-        workers=env.integer("VAULT_WORKERS", 8, minimum=1),
+        cacert=str(cacert) if cacert else None,
+        kv_mount=_checks.vault_path(
+            "VAULT_KV_MOUNT", env.text("VAULT_KV_MOUNT", "secret").strip("/")
+        ),
+        kv_prefix=_checks.vault_path(
+            "VAULT_KV_PREFIX", env.text("VAULT_KV_PREFIX").strip("/"), empty_ok=True
+        ),
+        transit_mount=_checks.vault_path(
+            "VAULT_TRANSIT_MOUNT", env.text("VAULT_TRANSIT_MOUNT", "transit").strip("/")
+        ),
+        transit_key=_checks.vault_path(
+            "VAULT_TRANSIT_KEY", env.text("VAULT_TRANSIT_KEY", "userbot"), nested=False
+        ),
+        timeout=env.seconds("VAULT_TIMEOUT", 5.0, minimum=0.1, maximum=600.0),
+        workers=env.integer("VAULT_WORKERS", 8, minimum=1, maximum=256),
     )
     store = StoreSettings(
         redis_url=Secret(
-            _check_url(
-                "REDIS_URL",
-                env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                ("redis", "rediss", "unix"),
-            )
+            _checks.redis_url("REDIS_URL", env.text("REDIS_URL", "redis://127.0.0.1:6379/0"))
         ),
-        key_prefix=env.text("REDIS_KEY_PREFIX", "userbot:"),
-        ticket_ttl=env.integer("TICKET_TTL", 120, minimum=1),
+        key_prefix=_checks.redis_prefix(
+            "REDIS_KEY_PREFIX", env.text("REDIS_KEY_PREFIX", "userbot:")
+        ),
+        ticket_ttl=env.integer("TICKET_TTL", 120, minimum=1, maximum=86_400),
         ipfs_api=env.text("IPFS_API"),
-        content_dir=env.path("CONTENT_DIR") or _default_content_dir(env),
-        inline_max=env.integer("INLINE_CIPHERTEXT_MAX", 4096),
+        content_dir=_checks.directory_or_absent(
+            "CONTENT_DIR", env.path("CONTENT_DIR") or _default_content_dir(env)
+        ),
+        inline_max=env.integer("INLINE_CIPHERTEXT_MAX", 4096, maximum=4 * 1024 * 1024),
     )
     rpc = RpcSettings(
-        secrets_addr=_check_address("SECRETS_SERVICE_ADDR", env.text("SECRETS_SERVICE_ADDR")),
-        backend_addr=_check_address("BACKEND_ADDR", env.text("BACKEND_ADDR")),
-        secrets_listen=_check_address(
+        secrets_addr=_checks.address("SECRETS_SERVICE_ADDR", env.text("SECRETS_SERVICE_ADDR")),
+        backend_addr=_checks.address("BACKEND_ADDR", env.text("BACKEND_ADDR")),
+        secrets_listen=_checks.address(
             "SECRETS_SERVICE_LISTEN", env.text("SECRETS_SERVICE_LISTEN", "127.0.0.1:50051")
         ),
-        backend_listen=_check_address(
+        backend_listen=_checks.address(
             "BACKEND_LISTEN", env.text("BACKEND_LISTEN", "127.0.0.1:50052")
         ),
-        tls_ca=env.path("GRPC_TLS_CA"),
-        tls_cert=env.path("GRPC_TLS_CERT"),
-        tls_key=env.path("GRPC_TLS_KEY"),
+        tls_ca=env.file("GRPC_TLS_CA"),
+        tls_cert=env.file("GRPC_TLS_CERT"),
+        tls_key=env.file("GRPC_TLS_KEY"),
         insecure=env.flag("GRPC_INSECURE"),
-        timeout=env.seconds("RPC_TIMEOUT", 5.0, minimum=0.05),
-        client_concurrency=env.integer("RPC_CLIENT_CONCURRENCY", 64, minimum=1),
-        server_concurrency=env.integer("RPC_SERVER_CONCURRENCY", 256, minimum=1),
+        timeout=env.seconds("RPC_TIMEOUT", 5.0, minimum=0.05, maximum=600.0),
+        client_concurrency=env.integer("RPC_CLIENT_CONCURRENCY", 64, minimum=1, maximum=100_000),
+        server_concurrency=env.integer("RPC_SERVER_CONCURRENCY", 256, minimum=1, maximum=100_000),
     )
     telegram = TelegramSettings(
         api_id=int(api_id_raw) if api_id_raw else None,
-        api_hash=Secret(env.text("TG_API_HASH")),
-        session=Secret(env.text("TG_SESSION")),
-        allowed_users=_user_ids("ALLOWED_USERS", env.text("ALLOWED_USERS")),
-        reply_ttl=reply_ttl or None,
-        flood_wait_cap=env.seconds("FLOOD_WAIT_CAP", 30.0),
+        api_hash=env.secret("TG_API_HASH"),
+        session=env.secret("TG_SESSION"),
+        allowed_users=_checks.user_ids("ALLOWED_USERS", env.text("ALLOWED_USERS")),
+        reply_ttl=env.seconds("REPLY_TTL", 60.0, maximum=172_800.0) or None,
+        flood_wait_cap=env.seconds("FLOOD_WAIT_CAP", 30.0, maximum=3600.0),
     )
 
     return Settings(

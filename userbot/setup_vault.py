@@ -13,12 +13,13 @@ async def setup_vault(settings: Settings) -> int:
     """Enable KV v2 and transit, create the key, write the policies; print each step."""
     vault = settings.vault
     vault.require()
+    token = vault.require_token("admin")
     location = VaultLocation(
         vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key
     )
     async with VaultAdmin(
         vault.addr,
-        vault.token.reveal(),
+        token.reveal(),
         location,
         namespace=vault.namespace,
         cacert=vault.cacert,

@@ -46,7 +46,7 @@ def vault_client(settings: Settings, component: str) -> VaultClient:
 
     return VaultClient(
         vault.addr,
-        vault.token_for(component).reveal(),
+        vault.require_token(component).reveal(),
         location,
         namespace=vault.namespace,
         cacert=vault.cacert,
