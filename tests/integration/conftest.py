@@ -41,15 +41,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A Redis that answers: the machine's, or one started here on a free port."""
-    if _answers(MACHINE_REDIS):
-        yield MACHINE_REDIS
-        return
+def start_redis_server() -> tuple[str, subprocess.Popen[bytes]]:
+    """Start a redis-server of our own on a free loopback port, keeping nothing on disk."""
     server = shutil.which("redis-server")
     if server is None:
-        pytest.fail("No Redis answers on 127.0.0.1:6379 and redis-server is not installed.")
+        pytest.fail("redis-server is not installed; `make test` installs it.")
     port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -63,6 +59,17 @@ def redis_url() -> Iterator[str]:
             process.kill()
             pytest.fail("redis-server did not start.")
         time.sleep(0.05)
+
+    return url, process
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis that answers: the machine's, or one started here on a free port."""
+    if _answers(MACHINE_REDIS):
+        yield MACHINE_REDIS
+        return
+    url, process = start_redis_server()
     yield url
     process.terminate()
     process.wait(timeout=10)

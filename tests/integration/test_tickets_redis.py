@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +13,7 @@ import redis
 
 from custody.errors import StoreUnavailableError, TicketUnavailableError
 from custody.tickets import RedisTicketStore, Ticket, new_ticket_id
+from tests.integration.conftest import start_redis_server
 from userbot.devvault import free_port
 
 
@@ -88,26 +88,7 @@ async def test_exactly_one_concurrent_redeem_wins(store: RedisTicketStore, getde
 @pytest.fixture
 def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of this test's own, so it can be killed."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed; `make test` installs it.")
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
+    url, process = start_redis_server()
     yield url, process
     if process.poll() is None:
         process.kill()
