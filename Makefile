@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 JSIPFS := tools/jsipfs
 MAKEFLAGS += --no-print-directory
 
-.PHONY: demo test lint protos clean redis-server
+.PHONY: demo test bench lint protos clean redis-server
 
 $(BIN)/python:
 	@echo "make: creating $(VENV)" >&2
@@ -46,6 +46,10 @@ demo: $(VENV)/.demo-installed
 ## The tests, against OpenBao, Redis and a js-ipfs node.
 test: $(VENV)/.test-installed $(JSIPFS)/node_modules/.installed redis-server
 	@$(BIN)/pytest
+
+## The /secret path against Vault's wrap-and-unwrap, side by side; prints ratios.
+bench: $(VENV)/.test-installed
+	@$(BIN)/python -m benchmarks.secret_path
 
 lint: $(VENV)/.test-installed
 	@$(BIN)/ruff check .
