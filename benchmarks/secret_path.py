@@ -1,9 +1,11 @@
 """Benchmark: the whole `/secret` path against Vault's response wrapping, in one run.
 
     python -m benchmarks.secret_path [--rounds 300] [--concurrency 8] [--burst 400]
+                                     [--storage dev|raft|both]
 
-Both flows run against the same OpenBao dev server (started here) and the
-same Redis (REDIS_URL, default the machine's on 127.0.0.1:6379):
+Both flows run against the same OpenBao (started here: a dev server in memory,
+and one on integrated raft storage as production runs it) and the same Redis
+(REDIS_URL, default the machine's on 127.0.0.1:6379):
 
 - ours: a Telegram update carrying `/secret db_prod` goes into a real, offline
   TelegramClient; the clock stops when its SendMessageRequest reaches the
@@ -40,7 +42,7 @@ from handlers.secrets import router
 from tests.telegram_harness import TelegramHarness
 from userbot.config import load_settings
 from userbot.demo import prepare_demo_vault
-from userbot.devvault import start_dev_vault
+from userbot.devvault import start_dev_vault, start_raft_vault
 from userbot.log import configure_logging
 from userbot.stack import open_stack
 
@@ -95,8 +97,8 @@ async def throughput(call: Callable[[], Awaitable[object]], total: int, concurre
     return total / (time.perf_counter() - started)
 
 
-async def run(rounds: int, concurrency: int, burst: int, content_dir: Path) -> None:
-    vault = start_dev_vault()
+async def run(rounds: int, concurrency: int, burst: int, content_dir: Path, storage: str) -> None:
+    vault = start_raft_vault(content_dir / "openbao") if storage == "raft" else start_dev_vault()
     try:
         settings = load_settings(
             environ={
@@ -141,6 +143,7 @@ async def run(rounds: int, concurrency: int, burst: int, content_dir: Path) -> N
             ours_rate = await throughput(lambda: dispatcher.handle(message), burst, concurrency)
             wrap_rate = await throughput(wrapped, burst, concurrency)
 
+        print(f"OpenBao {storage} storage")
         report(ours_ms, wrap_ms, ours_rate, wrap_rate, concurrency)
     finally:
         vault.stop()
@@ -165,10 +168,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--burst", type=int, default=400)
+    parser.add_argument("--storage", choices=("dev", "raft", "both"), default="both")
     args = parser.parse_args()
     configure_logging("warning")
-    with tempfile.TemporaryDirectory(prefix="userbot-bench-") as content_dir:
-        asyncio.run(run(args.rounds, args.concurrency, args.burst, Path(content_dir)))
+    for storage in ("dev", "raft") if args.storage == "both" else (args.storage,):
+        with tempfile.TemporaryDirectory(prefix="userbot-bench-") as content_dir:
+            asyncio.run(run(args.rounds, args.concurrency, args.burst, Path(content_dir), storage))
 
 
 if __name__ == "__main__":

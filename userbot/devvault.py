@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -79,47 +80,99 @@ class DevVault:
             self.log_path.unlink(missing_ok=True)
 
 
-def _healthy(addr: str) -> bool:
+def _health(addr: str) -> int | None:
+    """The status code of /v1/sys/health: 200 active, 501 uninitialised, 503 sealed."""
     try:
         with urllib.request.urlopen(f"{addr}/v1/sys/health", timeout=1) as response:  # noqa: S310
-            return int(response.status) == 200
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
     except (urllib.error.URLError, OSError):
-        return False
+        return None
 
 
-def start_dev_vault(port: int | None = None, timeout: float = 20.0) -> DevVault:
-    """Start `bao server -dev` on a free loopback port and wait until it is active."""
-    port = port or free_port()
-    addr = f"http://127.0.0.1:{port}"
-    token = secrets.token_hex(16)
-    log_file = tempfile.NamedTemporaryFile(prefix="openbao-dev-", suffix=".log", delete=False)  # noqa: SIM115
+def _launch(arguments: list[str], addr: str, token: str, label: str) -> DevVault:
+    log_file = tempfile.NamedTemporaryFile(prefix=f"openbao-{label}-", suffix=".log", delete=False)  # noqa: SIM115
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("VAULT_", "BAO_"))
     }
     process = subprocess.Popen(
-        [
-            find_bao(),
-            "server",
-            "-dev",
-            f"-dev-root-token-id={token}",
-            f"-dev-listen-address=127.0.0.1:{port}",
-        ],
+        [find_bao(), "server", *arguments],
         stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=subprocess.STDOUT,
         env=env,
     )
     log_file.close()
-    server = DevVault(addr=addr, root_token=token, process=process, log_path=Path(log_file.name))
 
+    return DevVault(addr=addr, root_token=token, process=process, log_path=Path(log_file.name))
+
+
+def _wait_for(server: DevVault, statuses: set[int], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not _healthy(addr):
-        if process.poll() is not None or time.monotonic() > deadline:
+    while _health(server.addr) not in statuses:
+        if server.process.poll() is not None or time.monotonic() > deadline:
             server.stop(keep_log=True)
             raise VaultUnavailableError(
-                f"The OpenBao dev server did not start; its log is {server.log_path}."
+                f"The OpenBao server did not start; its log is {server.log_path}."
             )
         time.sleep(0.05)
+
+
+def start_dev_vault(port: int | None = None, timeout: float = 20.0) -> DevVault:
+    """Start `bao server -dev` on a free loopback port and wait until it is active."""
+    port = port or free_port()
+    token = secrets.token_hex(16)
+    server = _launch(
+        ["-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
+        f"http://127.0.0.1:{port}",
+        token,
+        "dev",
+    )
+    _wait_for(server, {200}, timeout)
+
+    return server
+
+
+def _put(addr: str, path: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310
+        f"{addr}/v1/{path}", data=json.dumps(body).encode(), method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        answer: dict[str, object] = json.load(response)
+        return answer
+
+
+def start_raft_vault(directory: Path, timeout: float = 30.0) -> DevVault:
+    """Start OpenBao on integrated (raft) storage in `directory`, as production runs it:
+    initialised with one unseal key, unsealed, and active."""
+    port, cluster_port = free_port(), free_port()
+    addr = f"http://127.0.0.1:{port}"
+    (directory / "raft").mkdir(parents=True, exist_ok=True)
+    config = directory / "openbao.hcl"
+    config.write_text(
+        f"""storage "raft" {{
+  path    = "{directory / "raft"}"
+  node_id = "node1"
+}}
+listener "tcp" {{
+  address     = "127.0.0.1:{port}"
+  tls_disable = true
+}}
+api_addr      = "{addr}"
+cluster_addr  = "http://127.0.0.1:{cluster_port}"
+disable_mlock = true
+"""
+    )
+    server = _launch([f"-config={config}"], addr, "", "raft")
+    _wait_for(server, {501}, timeout)
+
+    init = _put(addr, "sys/init", {"secret_shares": 1, "secret_threshold": 1})
+    keys = init["keys"]
+    assert isinstance(keys, list)
+    _put(addr, "sys/unseal", {"key": keys[0]})
+    server.root_token = str(init["root_token"])
+    _wait_for(server, {200}, timeout)
 
     return server
 
