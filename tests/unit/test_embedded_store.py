@@ -65,10 +65,10 @@ async def test_failed_write_leaves_nothing_behind(
 ) -> None:
     """A write that fails halfway is a content error, and neither block nor temp file remains."""
 
-    def broken_fsync(fd: int) -> None:
+    def broken_replace(source: str, target: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "replace", broken_replace)
 
     with pytest.raises(ContentError, match="No space left on device"):
         await store.put(b"ciphertext")
