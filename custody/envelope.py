@@ -22,6 +22,10 @@ FORMAT_VERSION = 1
 NONCE_SIZE = 12
 TAG_SIZE = 16
 KEY_SIZE = 32
+# A sealed blob fits one 256 KiB block, IPFS's default chunk: its CID is then the
+# raw CID of its bytes, known before it is stored, so the sweeper can always find it.
+MAX_BLOB = 256 * 1024
+MAX_PLAINTEXT = MAX_BLOB - 1 - NONCE_SIZE - TAG_SIZE
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ UserbotError
 ├── VaultError                  anything Vault answered or failed to answer
 │   ├── VaultUnavailableError   Vault did not answer, or is sealed or on standby
 │   ├── VaultPermissionError    the token may not do what was asked
+│   ├── SecretTooLargeError     the secret is too large to hand to a chat
 │   └── VaultPathNotFoundError  nothing at that path (a mount, key or policy)
 │       └── SecretNotFoundError no secret of that name
 ├── StoreError                  the ticket store
@@ -70,6 +71,18 @@ class VaultUnavailableError(VaultError):
 
 class VaultPermissionError(VaultError):
     """The Vault token lacks a capability the request needs."""
+
+
+class SecretTooLargeError(VaultError):
+    """The secret's fields take more bytes than one sealed block may hold."""
+
+    wire_field = "name"
+
+    def __init__(self, name: str, size: int | None = None, limit: int | None = None) -> None:
+        self.name = name
+        shown = name if len(name) <= 64 else name[:64] + "…"
+        measure = f" ({size} bytes; the limit is {limit})" if size and limit else ""
+        super().__init__(f"The secret {shown!r} is too large to hand over{measure}.")
 
 
 class VaultPathNotFoundError(VaultError):

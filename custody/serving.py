@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Method = Callable[[Any, Req, Context], Awaitable[Resp]]
+
+
+def _bindable(listen: str) -> bool:
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def peer_identity(context: Context) -> str:
@@ -122,11 +135,17 @@ async def start_server(
             port = server.add_insecure_port(listen)
         else:
             port = server.add_secure_port(listen, identity.server_credentials())
-    except RuntimeError as exc:
-        raise ConfigError(
-            listen_variable, f"must be a free host:port to listen on; {listen} is not"
-        ) from exc
+    except RuntimeError:
+        port = 0
     if port == 0:
+        # gRPC says only that it failed; a port we can bind ourselves means the
+        # certificate was what it refused.
+        if identity is not None and _bindable(listen):
+            raise ConfigError(
+                "GRPC_TLS_CERT",
+                "must be a server certificate gRPC accepts (key usage digitalSignature,"
+                " with its key in GRPC_TLS_KEY)",
+            )
         raise ConfigError(
             listen_variable, f"must be a free host:port to listen on; {listen} is not"
         )

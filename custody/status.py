@@ -22,6 +22,7 @@ _TABLE: dict[str, tuple[type[errors.UserbotError], grpc.StatusCode]] = {
     "command": (errors.CommandError, grpc.StatusCode.INVALID_ARGUMENT),
     "secret_not_found": (errors.SecretNotFoundError, grpc.StatusCode.NOT_FOUND),
     "vault_permission": (errors.VaultPermissionError, grpc.StatusCode.PERMISSION_DENIED),
+    "secret_too_large": (errors.SecretTooLargeError, grpc.StatusCode.FAILED_PRECONDITION),
     "vault_unavailable": (errors.VaultUnavailableError, grpc.StatusCode.UNAVAILABLE),
     "vault": (errors.VaultError, grpc.StatusCode.INTERNAL),
     "store_unavailable": (errors.StoreUnavailableError, grpc.StatusCode.UNAVAILABLE),

@@ -81,6 +81,10 @@ class TicketStore(Protocol):
         """Take the ticket away atomically; a second call raises TicketUnavailableError."""
         ...
 
+    async def track(self, cid: str, expires_at: int) -> None:
+        """Index content about to be stored for a ticket that expires at `expires_at`."""
+        ...
+
     async def release(self, cid: str) -> None:
         """Forget the content of a redeemed ticket; it has been removed."""
         ...
@@ -149,9 +153,6 @@ class RedisTicketStore:
             raise StoreError(f"Redis refused a ticket operation: {type(exc).__name__}.") from exc
 
     async def issue(self, ticket_id: str, ticket: Ticket, ttl: int) -> None:
-        # The content is indexed first: if the ticket write then fails, the index
-        # only names content that the sweeper removes once the expiry has passed.
-        await self._guard(self.client.zadd(self._pins, {ticket.cid: ticket.expires_at}))
         stored = await self._guard(
             self.client.set(self._key(ticket_id), ticket.to_json(), nx=True, ex=ttl)
         )
@@ -168,6 +169,9 @@ class RedisTicketStore:
             raise TicketUnavailableError()
 
         return Ticket.from_json(raw)
+
+    async def track(self, cid: str, expires_at: int) -> None:
+        await self._guard(self.client.zadd(self._pins, {cid: expires_at}))
 
     async def release(self, cid: str) -> None:
         await self._guard(self.client.zrem(self._pins, cid))
@@ -212,7 +216,6 @@ class MemoryTicketStore:
             if ticket_id in self._tickets:
                 raise StoreError("A ticket with this id exists already; nothing was issued.")
             self._tickets[ticket_id] = (time.monotonic() + ttl, ticket)
-            self._pins[ticket.cid] = ticket.expires_at
 
     async def redeem(self, ticket_id: str) -> Ticket:
         async with self._lock:
@@ -222,6 +225,10 @@ class MemoryTicketStore:
             raise TicketUnavailableError()
 
         return entry[1]
+
+    async def track(self, cid: str, expires_at: int) -> None:
+        async with self._lock:
+            self._pins[cid] = expires_at
 
     async def release(self, cid: str) -> None:
         async with self._lock:

@@ -30,8 +30,9 @@ _RETRY_DELAYS = (0.05, 0.2)
 # A call refused by the server before our code ran (no error kind attached)
 # changed nothing, so it may be sent again.
 _REFUSED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
-# A Resolve that failed as UNAVAILABLE may have redeemed its ticket already.
-_REFUSED_BEFORE_START = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED})
+# A failed Resolve may have spent its ticket already (even RESOURCE_EXHAUSTED may
+# be this side refusing a reply too large to receive), so it is never sent twice.
+_NEVER: frozenset[grpc.StatusCode] = frozenset()
 
 
 class _Client:
@@ -159,7 +160,7 @@ class BackendClient(_Client):
         )
         response: pb.ResolveResponse = await self._call(
             lambda timeout: self._stub.Resolve(request, timeout=timeout),
-            retry_on=_REFUSED_BEFORE_START,
+            retry_on=_NEVER,
         )
 
         return Rendered(

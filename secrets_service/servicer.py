@@ -11,8 +11,9 @@ import grpc.aio
 import structlog
 
 from custody.content import ContentStore
-from custody.envelope import Binding, encode_fields, seal
-from custody.errors import CommandError, UserbotError
+from custody.content.cid import raw_cid
+from custody.envelope import MAX_PLAINTEXT, Binding, encode_fields, seal
+from custody.errors import CommandError, SecretTooLargeError, UserbotError
 from custody.names import validate_secret_name
 from custody.serving import Context, rpc_method
 from custody.tickets import Ticket, TicketStore, new_ticket_id, ticket_ref
@@ -79,10 +80,16 @@ class SecretsServicer(pb_grpc.SecretsServiceServicer):
         expires_at = int(issued_at) + self._ticket_ttl
         binding = Binding(ticket_id, name, secret.version, user_id, chat_id)
         try:
-            blob = seal(encode_fields(secret.fields), data_key.plaintext, binding)
+            payload = encode_fields(secret.fields)
+            if len(payload) > MAX_PLAINTEXT:
+                raise SecretTooLargeError(name, len(payload), MAX_PLAINTEXT)
+            blob = seal(payload, data_key.plaintext, binding)
         finally:
             data_key.wipe()
 
+        # Indexed before it is stored: if the store finishes an add we gave up on,
+        # the sweeper still knows the CID once the ticket's time is over.
+        await self._tickets.track(raw_cid(blob), expires_at)
         cid = await self._content.put(blob)
         ticket = Ticket(
             wrapped_key=data_key.wrapped,

@@ -108,12 +108,12 @@ def user_ids(name: str, raw: str) -> frozenset[int]:
         item = item.strip()
         if not item:
             continue
-        try:
-            ids.add(int(item))
-        except ValueError:
+        # Telegram user ids are positive; "1_000" would pass int() but is no id as typed.
+        if not is_number(item) or int(item) == 0:
             raise ConfigError(
                 name, f"must list numeric Telegram user ids, and {item!r} is not one"
-            ) from None
+            )
+        ids.add(int(item))
     return frozenset(ids)
 
 

@@ -47,16 +47,19 @@ async def run_console_app(
         return await run_console(build_dispatcher(services, settings))
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 async def wait_for_stop_signal() -> None:
-    """Return on SIGTERM or SIGINT."""
+    """Return on SIGTERM, SIGINT or SIGHUP."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
 
 

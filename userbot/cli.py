@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -97,6 +98,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `userbot` console script."""
+    # gRPC's C core writes its own lines to standard error, outside our log format
+    # and its redaction; our errors say what went wrong. GRPC_VERBOSITY=error
+    # brings them back for debugging.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(

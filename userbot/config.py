@@ -6,6 +6,7 @@ its settings as arguments. `config.example.env` lists each variable.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from custody.errors import ConfigError
 from userbot import _checks
@@ -220,10 +222,20 @@ def _env_file_values(
         return {}
 
     try:
-        return dotenv_values(path, encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         # Not chained: a UnicodeDecodeError holds the raw bytes of the file, secrets included.
         raise ConfigError("--env-file", unreadable) from None
+    # python-dotenv skips a line it cannot parse with a warning; a setting lost that
+    # way would surface much later, so it stops start-up here instead.
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                "--env-file",
+                f"must hold one KEY=VALUE per line; line {binding.original.line} is not one",
+            )
+
+    return dotenv_values(stream=io.StringIO(text))
 
 
 def _default_content_dir(env: _Reader) -> Path:
@@ -264,7 +276,8 @@ def load_settings(
         token=env.secret("VAULT_TOKEN"),
         secrets_token=env.secret("SECRETS_VAULT_TOKEN"),
         backend_token=env.secret("BACKEND_VAULT_TOKEN"),
-        namespace=env.text("VAULT_NAMESPACE") or None,
+        namespace=_checks.vault_path("VAULT_NAMESPACE", env.text("VAULT_NAMESPACE"), empty_ok=True)
+        or None,
         cacert=str(cacert) if cacert else None,
         kv_mount=_checks.vault_path(
             "VAULT_KV_MOUNT", env.text("VAULT_KV_MOUNT", "secret").strip("/")

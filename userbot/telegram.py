@@ -236,7 +236,7 @@ class TelegramUserbot:
         if length > MAX_MESSAGE_LENGTH:
             # Splitting would scatter a secret over several messages; say why instead.
             reply = Reply(
-                f"⚠️ The reply is too long for a Telegram message ({length} characters;"
+                f"⚠️ The reply is too long for a Telegram message ({length} UTF-16 units;"
                 f" the limit is {MAX_MESSAGE_LENGTH}). Read it with `userbot console`.",
                 failed=True,
             )

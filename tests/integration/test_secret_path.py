@@ -11,8 +11,10 @@ import pytest
 from custody.content.embedded import EmbeddedContentStore
 from custody.errors import (
     ContentNotFoundError,
+    ContentUnavailableError,
     IntegrityError,
     SecretNotFoundError,
+    SecretTooLargeError,
     TicketUnavailableError,
 )
 from custody.sweeper import ContentSweeper
@@ -23,6 +25,8 @@ from secrets_client import Requester
 from tests.integration.conftest import redis_keys, redis_value
 from userbot.config import Settings
 from userbot.demo import DEMO_SECRETS
+from userbot.devvault import free_port
+from userbot.stack import open_stack
 
 OWNER = Requester(user_id=1001, chat_id=2002)
 
@@ -202,3 +206,44 @@ async def test_unredeemed_content_is_swept_after_expiry(
     with pytest.raises(ContentNotFoundError):
         # The ticket itself is still live in this test: its ciphertext is gone.
         await secret_services.backend.resolve(replace(envelope, ciphertext=b""), OWNER)
+
+
+async def test_secret_too_large_for_one_block_is_refused_before_any_ticket(
+    secret_services: SecretServices,
+    vault_admin: VaultAdmin,
+    settings: Settings,
+    redis_url: str,
+) -> None:
+    """A secret past one 256 KiB block is refused by name, and no ticket is issued.
+
+    Reported fault: a 5 MB secret spent its ticket, then the client retried
+    Resolve and told the user the ticket was already used."""
+    await vault_admin.write_secret("huge", {"blob": "Q" * 300_000})
+    before = {k for k in redis_keys(redis_url, settings.store.key_prefix) if b":ticket:" in k}
+
+    with pytest.raises(SecretTooLargeError) as caught:
+        await secret_services.secrets.request_secret("huge", OWNER)
+
+    assert caught.value.name == "huge"
+    after = {k for k in redis_keys(redis_url, settings.store.key_prefix) if b":ticket:" in k}
+    assert after == before
+
+
+async def test_content_of_a_failed_store_is_still_indexed_for_the_sweeper(
+    settings: Settings, tickets: RedisTicketStore
+) -> None:
+    """When the IPFS node does not answer the add, the CID it may still store later is
+    indexed anyway, so the sweeper removes it after the ticket's time.
+
+    Reported fault: adds the node finished after we gave up stayed pinned for good."""
+    dead = replace(
+        settings, store=replace(settings.store, ipfs_api=f"http://127.0.0.1:{free_port()}")
+    )
+    await tickets.take_expired(before=float("inf"), limit=10_000)
+
+    async with open_stack(dead, tickets=tickets) as services:
+        with pytest.raises(ContentUnavailableError):
+            await services.secrets.request_secret("db_prod", OWNER)
+
+    [cid] = await tickets.take_expired(before=float("inf"))
+    assert cid.startswith("bafkrei")

@@ -286,7 +286,7 @@ async def test_reply_over_telegram_limit_is_refused_in_one_line(harness: Telegra
     await harness.owner_sends("/long")
 
     [request] = harness.sent_of(SendMessage)
-    assert "too long for a Telegram message (4100 characters" in request.message
+    assert "too long for a Telegram message (4100 UTF-16 units" in request.message
     assert "x" * 100 not in request.message
     assert len(request.message.splitlines()) == 1
 

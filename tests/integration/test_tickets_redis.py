@@ -55,9 +55,8 @@ async def test_expired_content_goes_to_one_sweeper(store: RedisTicketStore) -> N
     """Of several sweepers racing for expired CIDs, each CID goes to exactly one."""
     tickets = [replace(_ticket(), cid=f"cid-{n}", expires_at=1000 + n) for n in range(30)]
     for ticket in tickets:
-        await store.issue(new_ticket_id(), ticket, ttl=30)
-    live = replace(_ticket(), cid="cid-live", expires_at=10**10)
-    await store.issue(new_ticket_id(), live, ttl=30)
+        await store.track(ticket.cid, ticket.expires_at)
+    await store.track("cid-live", 10**10)
 
     taken = await asyncio.gather(*(store.take_expired(before=2000, limit=7) for _ in range(8)))
 

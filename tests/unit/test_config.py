@@ -471,7 +471,7 @@ def test_an_env_file_that_cannot_be_read_stops_start_up(
         # Stands in for a file without read permission, which root could read anyway.
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("userbot.config.dotenv_values", refuse)
+    monkeypatch.setattr(Path, "read_text", refuse)
 
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={}, env_file=env_file)
@@ -526,3 +526,39 @@ def test_the_admin_token_is_vault_token_only() -> None:
     vault = settings_from({"VAULT_TOKEN": "hvs.root", "BACKEND_VAULT_TOKEN": "hvs.backend"}).vault
 
     assert vault.token_for("admin").reveal() == "hvs.root"
+
+
+def test_reported_unparsable_env_line_stops_start_up(tmp_path: Path) -> None:
+    """A `.env` line python-dotenv cannot parse names --env-file and its line number.
+
+    Reported fault: the line was skipped with a warning and start-up went on."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("TICKET_TTL=30\nREDIS_URL='redis://unclosed\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={}, env_file=env_file)
+
+    assert caught.value.variable == "--env-file"
+    assert "line 2" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["ns\r\nX: y", "a b", "../x"])
+def test_reported_malformed_vault_namespace_is_refused(value: str) -> None:
+    """VAULT_NAMESPACE takes a Vault path; a header injection or a space is refused.
+
+    Reported fault: a CR/LF namespace started fine and broke every Vault call."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"VAULT_NAMESPACE": value}, env_file=None)
+
+    assert caught.value.variable == "VAULT_NAMESPACE"
+
+
+@pytest.mark.parametrize("value", ["-5", "1_000", "0"])
+def test_reported_odd_user_ids_are_refused(value: str) -> None:
+    """ALLOWED_USERS takes positive decimal ids only.
+
+    Reported fault: -5 and 1_000 were accepted."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"ALLOWED_USERS": value}, env_file=None)
+
+    assert caught.value.variable == "ALLOWED_USERS"

@@ -112,7 +112,7 @@ async def test_expired_content_is_handed_out_once() -> None:
     """take_expired returns a CID only after its ticket's expiry, and only once."""
     store = MemoryTicketStore()
     ticket = make_ticket()
-    await store.issue(new_ticket_id(), ticket, ttl=60)
+    await store.track(ticket.cid, ticket.expires_at)
 
     assert await store.take_expired(before=ticket.expires_at - 1) == []
     assert await store.take_expired(before=ticket.expires_at + 1) == [ticket.cid]
@@ -123,7 +123,7 @@ async def test_released_content_is_not_swept() -> None:
     """Content released after a redeem is no longer handed out as expired."""
     store = MemoryTicketStore()
     ticket = make_ticket()
-    await store.issue(new_ticket_id(), ticket, ttl=60)
+    await store.track(ticket.cid, ticket.expires_at)
 
     await store.release(ticket.cid)
 
