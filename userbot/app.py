@@ -9,7 +9,6 @@ import structlog
 
 from custody.content import ContentStore
 from custody.tickets import TicketStore
-from custody.vault import VaultClient
 from handlers import Dispatcher
 from handlers.dispatcher import Access
 from handlers.secrets import SecretServices
@@ -69,24 +68,14 @@ async def serve(settings: Settings, which: str, grace: float = 5.0) -> int:
     tickets = await open_ticket_store(settings)
     content = content_store(settings)
     backends = Backends(tickets=tickets, content=content)
-    vault: VaultClient
+    start = start_secrets_server if which == "secrets" else start_backend_server
+    listen = settings.rpc.secrets_listen if which == "secrets" else settings.rpc.backend_listen
     try:
-        if which == "secrets":
-            server, vault, sweeper = await start_secrets_server(
-                settings, backends, settings.rpc.secrets_listen, identity
-            )
-            drain = sweeper.aclose
-        else:
-            server, vault, servicer = await start_backend_server(
-                settings, backends, settings.rpc.backend_listen, identity
-            )
-            drain = servicer.drain
-        log.info("server.ready", server=which, port=server.port)
+        started = await start(settings, backends, listen, identity)
+        log.info("server.ready", server=which, port=started.port)
         await wait_for_stop_signal()
         log.info("server.stopping", server=which, grace_s=grace)
-        await server.stop(grace)
-        await drain()
-        await vault.aclose()
+        await started.stop(grace)
     finally:
         await content.aclose()
         await tickets.aclose()

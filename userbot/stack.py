@@ -8,7 +8,7 @@ this process on a loopback port, behind mutual TLS with a throwaway CA.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -91,9 +91,32 @@ class Backends:
     content: ContentStore
 
 
+Cleanup = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class StartedServer:
+    """A server and what to close, in order, once it has stopped."""
+
+    server: RunningServer
+    cleanups: list[Cleanup]
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def stop(self, grace: float) -> None:
+        await self.server.stop(grace)
+        for cleanup in self.cleanups:
+            await cleanup()
+
+
+StartServer = Callable[[Settings, Backends, str, TlsIdentity | None], Awaitable[StartedServer]]
+
+
 async def start_secrets_server(
     settings: Settings, backends: Backends, listen: str, identity: TlsIdentity | None
-) -> tuple[RunningServer, VaultClient, ContentSweeper]:
+) -> StartedServer:
     """Start the secrets service, and the sweeper for content it stored but nobody redeemed."""
     vault = vault_client(settings, "secrets")
     servicer = SecretsServicer(
@@ -111,16 +134,16 @@ async def start_secrets_server(
         settings.rpc.server_concurrency,
         "SECRETS_SERVICE_LISTEN",
     )
-
     sweeper = ContentSweeper(backends.tickets, backends.content)
     sweeper.start()
 
-    return server, vault, sweeper
+    return StartedServer(server, [sweeper.aclose, vault.aclose])
 
 
 async def start_backend_server(
     settings: Settings, backends: Backends, listen: str, identity: TlsIdentity | None
-) -> tuple[RunningServer, VaultClient, BackendServicer]:
+) -> StartedServer:
+    """Start the backend; stopping it waits for the unpins it has begun."""
     vault = vault_client(settings, "backend")
     servicer = BackendServicer(vault, backends.content, backends.tickets)
     server = await start_server(
@@ -132,7 +155,7 @@ async def start_backend_server(
         "BACKEND_LISTEN",
     )
 
-    return server, vault, servicer
+    return StartedServer(server, [servicer.drain, vault.aclose])
 
 
 @contextlib.asynccontextmanager
@@ -159,29 +182,22 @@ async def open_stack(
                 stack.push_async_callback(content.aclose)
             backends = Backends(tickets=tickets, content=content)
 
+        async def in_process(start: StartServer) -> str:
+            assert backends is not None
+            started = await start(settings, backends, LOOPBACK_ANY_PORT, local_server)
+            stack.push_async_callback(started.stop, 1.0)
+            return f"127.0.0.1:{started.port}"
+
         if rpc.secrets_addr:
             secrets_target, secrets_identity = rpc.secrets_addr, remote
         else:
-            assert backends is not None
-            server, vault, sweeper = await start_secrets_server(
-                settings, backends, LOOPBACK_ANY_PORT, local_server
-            )
-            stack.push_async_callback(vault.aclose)
-            stack.push_async_callback(sweeper.aclose)
-            stack.push_async_callback(server.stop, 1.0)
-            secrets_target, secrets_identity = f"127.0.0.1:{server.port}", local_client
-
+            secrets_target = await in_process(start_secrets_server)
+            secrets_identity = local_client
         if rpc.backend_addr:
             backend_target, backend_identity = rpc.backend_addr, remote
         else:
-            assert backends is not None
-            server, vault, servicer = await start_backend_server(
-                settings, backends, LOOPBACK_ANY_PORT, local_server
-            )
-            stack.push_async_callback(vault.aclose)
-            stack.push_async_callback(servicer.drain)
-            stack.push_async_callback(server.stop, 1.0)
-            backend_target, backend_identity = f"127.0.0.1:{server.port}", local_client
+            backend_target = await in_process(start_backend_server)
+            backend_identity = local_client
 
         secrets = SecretsClient(
             secrets_target,
