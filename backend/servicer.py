@@ -12,7 +12,7 @@ from custody.content import ContentStore
 from custody.content.cid import check_bytes, same_cid
 from custody.envelope import Binding, decode_fields, unseal
 from custody.errors import CommandError, IntegrityError, UserbotError
-from custody.serving import Context, rpc_method
+from custody.serving import Context, Guarded, rpc_method
 from custody.tickets import TicketStore, ticket_ref
 from custody.vault import VaultClient
 from protos.secrets.v1 import secrets_pb2 as pb
@@ -22,14 +22,22 @@ SERVICE_NAME = "secrets.v1.BackendService"
 log = structlog.get_logger("backend")
 
 
-class BackendServicer(pb_grpc.BackendServiceServicer):
+class BackendServicer(Guarded, pb_grpc.BackendServiceServicer):
     """Redeems tickets and renders the secrets they stand for."""
 
-    def __init__(self, vault: VaultClient, content: ContentStore, tickets: TicketStore) -> None:
+    def __init__(
+        self,
+        vault: VaultClient,
+        content: ContentStore,
+        tickets: TicketStore,
+        *,
+        allowed_clients: frozenset[str] = frozenset(),
+    ) -> None:
         self._vault = vault
         self._content = content
         self._tickets = tickets
         self._cleanups: set[asyncio.Task[None]] = set()
+        self.allowed_clients = allowed_clients
 
     def register(self, server: grpc.aio.Server) -> None:
         pb_grpc.add_BackendServiceServicer_to_server(self, server)

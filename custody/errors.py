@@ -19,6 +19,7 @@ UserbotError
 └── RpcError                    a gRPC call failed for a reason of its own
     ├── ServiceUnavailableError the service could not be reached
     ├── DeadlineExceededError   the call ran out of time
+    ├── CallerNotAllowedError   the caller's certificate is not on the server's list
     └── OverloadedError         the service pushed back; try again shortly
 
 Each outside library's exceptions are translated into this tree at exactly one
@@ -159,6 +160,10 @@ class ServiceUnavailableError(RpcError):
 
 class DeadlineExceededError(RpcError):
     """The call did not finish before its deadline."""
+
+
+class CallerNotAllowedError(RpcError):
+    """The server does not answer the name in the caller's certificate."""
 
 
 class OverloadedError(RpcError):

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from custody import status
-from custody.errors import ConfigError, UserbotError, crash_fields
+from custody.errors import CallerNotAllowedError, ConfigError, UserbotError, crash_fields
 from custody.tls import TlsIdentity
 
 log = structlog.get_logger("rpc")
@@ -45,13 +45,34 @@ def _bindable(listen: str) -> bool:
     return True
 
 
+def caller_names(context: Context) -> list[str]:
+    """The common names in the caller's client certificate; none without TLS."""
+    names = context.auth_context().get("x509_common_name") or []
+
+    return [name.decode(errors="replace") for name in names]
+
+
 def peer_identity(context: Context) -> str:
     """Name the caller by its client certificate, or by address without one."""
-    names = context.auth_context().get("x509_common_name") or []
-    if names:
-        return b",".join(names).decode(errors="replace")
+    names = caller_names(context)
 
-    return f"unauthenticated {context.peer()}"
+    return ",".join(names) if names else f"unauthenticated {context.peer()}"
+
+
+class Guarded:
+    """What our servicers share: the certificate names they answer.
+
+    Empty means any certificate the CA signed, which is all TLS itself checks.
+    """
+
+    allowed_clients: frozenset[str] = frozenset()
+
+    def check_caller(self, context: Context) -> None:
+        if self.allowed_clients and not set(caller_names(context)) & self.allowed_clients:
+            raise CallerNotAllowedError(
+                f"This service does not answer {peer_identity(context)}; "
+                "its certificate name is not in GRPC_ALLOWED_CLIENTS."
+            )
 
 
 def rpc_method(service: str) -> Callable[[Method[Req, Resp]], Method[Req, Resp]]:
@@ -61,12 +82,13 @@ def rpc_method(service: str) -> Callable[[Method[Req, Resp]], Method[Req, Resp]]
         name = f"{service}/{method.__name__}"
 
         @functools.wraps(method)
-        async def run(self: Any, request: Req, context: Context) -> Resp:
+        async def run(self: Guarded, request: Req, context: Context) -> Resp:
             started = time.perf_counter()
             outcome = "ok"
             failure: UserbotError | None = None
             with structlog.contextvars.bound_contextvars(rpc=name, peer=peer_identity(context)):
                 try:
+                    self.check_caller(context)
                     return await method(self, request, context)
                 except UserbotError as exc:
                     outcome = status.kind_of(exc) or type(exc).__name__

@@ -33,6 +33,7 @@ _TABLE: dict[str, tuple[type[errors.UserbotError], grpc.StatusCode]] = {
     "content": (errors.ContentError, grpc.StatusCode.INTERNAL),
     "integrity": (errors.IntegrityError, grpc.StatusCode.DATA_LOSS),
     "overloaded": (errors.OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    "caller_not_allowed": (errors.CallerNotAllowedError, grpc.StatusCode.PERMISSION_DENIED),
 }
 _KIND_OF = {cls: kind for kind, (cls, _) in _TABLE.items()}
 

@@ -15,7 +15,7 @@ from custody.content.cid import raw_cid
 from custody.envelope import MAX_PLAINTEXT, Binding, encode_fields, seal
 from custody.errors import CommandError, SecretTooLargeError, UserbotError
 from custody.names import validate_secret_name
-from custody.serving import Context, rpc_method
+from custody.serving import Context, Guarded, rpc_method
 from custody.tickets import Ticket, TicketStore, new_ticket_id, ticket_ref
 from custody.vault import VaultClient
 from protos.secrets.v1 import secrets_pb2 as pb
@@ -33,7 +33,7 @@ def requester_of(message: pb.Requester, present: bool) -> tuple[int, int]:
     return message.user_id, message.chat_id
 
 
-class SecretsServicer(pb_grpc.SecretsServiceServicer):
+class SecretsServicer(Guarded, pb_grpc.SecretsServiceServicer):
     """Seals secrets read from Vault under fresh transit data keys."""
 
     def __init__(
@@ -44,12 +44,14 @@ class SecretsServicer(pb_grpc.SecretsServiceServicer):
         *,
         ticket_ttl: int,
         inline_max: int,
+        allowed_clients: frozenset[str] = frozenset(),
     ) -> None:
         self._vault = vault
         self._content = content
         self._tickets = tickets
         self._ticket_ttl = ticket_ttl
         self._inline_max = inline_max
+        self.allowed_clients = allowed_clients
 
     def register(self, server: grpc.aio.Server) -> None:
         pb_grpc.add_SecretsServiceServicer_to_server(self, server)

@@ -142,3 +142,16 @@ def directory_or_absent(name: str, path: Path) -> Path:
     if mode is not None and not stat.S_ISDIR(mode):
         raise ConfigError(name, f"must name a directory, and {str(path)!r} is not one")
     return path
+
+
+def names(name: str, raw: str) -> frozenset[str]:
+    """A comma-separated list of certificate names: printable ASCII, no spaces."""
+    found = set()
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not all("!" <= char <= "~" for char in item):
+            raise ConfigError(name, f"must list certificate names without spaces, not {item!r}")
+        found.add(item)
+    return frozenset(found)

@@ -109,6 +109,8 @@ class RpcSettings:
     timeout: float
     client_concurrency: int
     server_concurrency: int
+    # Certificate names a server answers; empty: any certificate the CA signed.
+    allowed_clients: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +326,7 @@ def load_settings(
         timeout=env.seconds("RPC_TIMEOUT", 5.0, minimum=0.05, maximum=600.0),
         client_concurrency=env.integer("RPC_CLIENT_CONCURRENCY", 64, minimum=1, maximum=100_000),
         server_concurrency=env.integer("RPC_SERVER_CONCURRENCY", 256, minimum=1, maximum=100_000),
+        allowed_clients=_checks.names("GRPC_ALLOWED_CLIENTS", env.text("GRPC_ALLOWED_CLIENTS")),
     )
     telegram = TelegramSettings(
         api_id=int(api_id_raw) if api_id_raw else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -20,7 +20,7 @@ from custody.content.embedded import EmbeddedContentStore
 from custody.serving import RunningServer, start_server
 from custody.sweeper import ContentSweeper
 from custody.tickets import RedisTicketStore, TicketStore
-from custody.tls import TlsIdentity, load_identity, local_pki
+from custody.tls import LOCAL_CLIENT_NAME, TlsIdentity, load_identity, local_pki
 from custody.vault import VaultClient, VaultLocation
 from handlers.secrets import SecretServices
 from secrets_client import BackendClient, SecretsClient
@@ -125,6 +125,7 @@ async def start_secrets_server(
         backends.tickets,
         ticket_ttl=settings.store.ticket_ttl,
         inline_max=settings.store.inline_max,
+        allowed_clients=settings.rpc.allowed_clients,
     )
     server = await start_server(
         servicer.register,
@@ -145,7 +146,9 @@ async def start_backend_server(
 ) -> StartedServer:
     """Start the backend; stopping it waits for the unpins it has begun."""
     vault = vault_client(settings, "backend")
-    servicer = BackendServicer(vault, backends.content, backends.tickets)
+    servicer = BackendServicer(
+        vault, backends.content, backends.tickets, allowed_clients=settings.rpc.allowed_clients
+    )
     server = await start_server(
         servicer.register,
         [BACKEND_SERVICE],
@@ -182,9 +185,12 @@ async def open_stack(
                 stack.push_async_callback(content.aclose)
             backends = Backends(tickets=tickets, content=content)
 
+        # In-process servers answer only the client certificate made beside them.
+        local = replace(settings, rpc=replace(rpc, allowed_clients=frozenset({LOCAL_CLIENT_NAME})))
+
         async def in_process(start: StartServer) -> str:
             assert backends is not None
-            started = await start(settings, backends, LOOPBACK_ANY_PORT, local_server)
+            started = await start(local, backends, LOOPBACK_ANY_PORT, local_server)
             stack.push_async_callback(started.stop, 1.0)
             return f"127.0.0.1:{started.port}"
 

@@ -14,6 +14,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from custody.tls import local_pki
+from tests.integration.conftest import redis_keys
 from tests.integration.test_cli import USERBOT, userbot
 from userbot.config import Settings
 from userbot.devvault import free_port
@@ -75,8 +76,17 @@ def pki(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @pytest.fixture
+def allowed_clients() -> str:
+    """GRPC_ALLOWED_CLIENTS for both servers: the client's certificate name."""
+    return "userbot"
+
+
+@pytest.fixture
 def servers(
-    settings: Settings, pki: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+    settings: Settings,
+    pki: tuple[dict[str, str], dict[str, str]],
+    tmp_path: Path,
+    allowed_clients: str,
 ) -> Iterator[tuple[dict[str, str], list[subprocess.Popen[str]]]]:
     """`userbot serve secrets` and `userbot serve backend`, each with its own narrow token."""
     server_env, client_env = pki
@@ -94,7 +104,12 @@ def servers(
         ("secrets", settings.vault.secrets_token, "SECRETS_SERVICE_LISTEN"),
         ("backend", settings.vault.backend_token, "BACKEND_LISTEN"),
     ):
-        env = {**base, **server_env, "VAULT_TOKEN": token.reveal()}
+        env = {
+            **base,
+            **server_env,
+            "VAULT_TOKEN": token.reveal(),
+            "GRPC_ALLOWED_CLIENTS": allowed_clients,
+        }
         env[listen] = f"127.0.0.1:{ports[which]}"
         processes.append(
             subprocess.Popen(
@@ -164,3 +179,28 @@ def test_server_refuses_a_client_without_a_certificate(
     ):
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("allowed_clients", ["userbot-backup,ops-console"])
+def test_servers_refuse_a_certificate_not_on_their_list(
+    servers: tuple[dict[str, str], list[subprocess.Popen[str]]],
+    pki: tuple[dict[str, str], dict[str, str]],
+    tmp_path: Path,
+    redis_url: str,
+    settings: Settings,
+) -> None:
+    """A CA-signed caller whose certificate name is not in GRPC_ALLOWED_CLIENTS gets one
+    line saying so, and no ticket is issued for it."""
+    client_env, processes = servers
+    port = int(client_env["SECRETS_SERVICE_ADDR"].rsplit(":", 1)[1])
+    _wait_serving(port, _client_credentials(pki[1]), processes[0])
+    before = set(redis_keys(redis_url, settings.store.key_prefix))
+
+    result = userbot(client_env, "console", stdin="/secret db_prod\n", cwd=tmp_path)
+
+    assert set(redis_keys(redis_url, settings.store.key_prefix)) == before
+    assert result.returncode == 1
+    assert result.stdout.strip().splitlines() == [
+        "⚠️ This service does not answer userbot; its certificate name is not in"
+        " GRPC_ALLOWED_CLIENTS."
+    ]

@@ -562,3 +562,13 @@ def test_reported_odd_user_ids_are_refused(value: str) -> None:
         load_settings(environ={"ALLOWED_USERS": value}, env_file=None)
 
     assert caught.value.variable == "ALLOWED_USERS"
+
+
+def test_allowed_clients_are_read_as_a_set_of_names() -> None:
+    """GRPC_ALLOWED_CLIENTS splits on commas; a name with a space is refused by variable."""
+    settings = load_settings(environ={"GRPC_ALLOWED_CLIENTS": "bot-a, bot-b,,"}, env_file=None)
+    assert settings.rpc.allowed_clients == frozenset({"bot-a", "bot-b"})
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"GRPC_ALLOWED_CLIENTS": "bot a"}, env_file=None)
+    assert caught.value.variable == "GRPC_ALLOWED_CLIENTS"
