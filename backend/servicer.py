@@ -66,9 +66,9 @@ class BackendServicer(Guarded, pb_grpc.BackendServiceServicer):
             key = await self._vault.decrypt_data_key(ticket.wrapped_key)
             binding = Binding(request.ticket_id, ticket.name, ticket.version, user_id, chat_id)
             try:
-                fields = decode_fields(unseal(blob, key, binding))
+                fields = decode_fields(unseal(blob, key.plaintext, binding))
             finally:
-                key[:] = bytes(len(key))
+                key.wipe()
         finally:
             # The wrapped key is gone with the ticket, so the ciphertext can never be
             # decrypted again; unpin it so the store can reclaim the space.

@@ -36,6 +36,11 @@ from pathlib import Path
 from typing import ClassVar
 
 
+def shorten(text: str, limit: int = 64) -> str:
+    """Cut `text` to `limit` characters with an ellipsis, to quote it in one line."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class UserbotError(Exception):
     """Root of every error this project raises on purpose.
 
@@ -81,7 +86,7 @@ class SecretTooLargeError(VaultError):
 
     def __init__(self, name: str, size: int | None = None, limit: int | None = None) -> None:
         self.name = name
-        shown = name if len(name) <= 64 else name[:64] + "…"
+        shown = shorten(name)
         measure = f" ({size} bytes; the limit is {limit})" if size and limit else ""
         super().__init__(f"The secret {shown!r} is too large to hand over{measure}.")
 
@@ -97,7 +102,7 @@ class SecretNotFoundError(VaultPathNotFoundError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        shown = name if len(name) <= 64 else name[:64] + "…"
+        shown = shorten(name)
         super().__init__(f"There is no secret named {shown!r}.")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from custody.errors import CommandError
+from custody.errors import CommandError, shorten
 
 # One or more segments of letters, digits, "_", "-" and ".", joined by "/";
 # no segment may be "." or "..", so a name can never climb out of the prefix.
@@ -14,7 +14,7 @@ MAX_NAME_LENGTH = 200
 
 def validate_secret_name(name: str) -> str:
     """Return `name` if a chat may ask for it; raise CommandError otherwise."""
-    shown = name if len(name) <= 40 else name[:40] + "…"
+    shown = shorten(name, 40)
     if not name or len(name) > MAX_NAME_LENGTH:
         raise CommandError(f"{shown!r} is not a valid secret name: use 1 to 200 characters.")
     for segment in name.split("/"):

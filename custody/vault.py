@@ -201,7 +201,7 @@ class VaultClient:
             plaintext=bytearray(base64.b64decode(data["plaintext"])), wrapped=data["ciphertext"]
         )
 
-    async def decrypt_data_key(self, wrapped: str) -> bytearray:
+    async def decrypt_data_key(self, wrapped: str) -> DataKey:
         """Unwrap a data key: POST /v1/{transit}/decrypt/{key}."""
         loc = self._location
         decrypt = functools.partial(
@@ -212,7 +212,9 @@ class VaultClient:
         )
         response: dict[str, Any] = await self._call(decrypt)
 
-        return bytearray(base64.b64decode(response["data"]["plaintext"]))
+        plaintext = bytearray(base64.b64decode(response["data"]["plaintext"]))
+
+        return DataKey(plaintext=plaintext, wrapped=wrapped)
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -47,20 +47,16 @@ class _Client:
         *,
         timeout: float = 5.0,
         concurrency: int = 64,
-        server_name: str | None = None,
     ) -> None:
         self._target = target
         self._identity = identity
         self._timeout = timeout
         self._limit = asyncio.Semaphore(concurrency)
-        self._server_name = server_name
         self._channel: grpc.aio.Channel | None = None
 
     async def open(self) -> Self:
         """Create the channel; must run inside the event loop that will use it."""
         options: list[tuple[str, Any]] = [("grpc.keepalive_time_ms", 30_000)]
-        if self._server_name:
-            options.append(("grpc.ssl_target_name_override", self._server_name))
         if self._identity is None:
             self._channel = grpc.aio.insecure_channel(self._target, options=options)
         else:

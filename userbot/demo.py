@@ -17,10 +17,10 @@ import structlog
 from custody.errors import StoreUnavailableError
 from custody.tickets import MemoryTicketStore, RedisTicketStore, TicketStore
 from custody.urls import shown_url
-from custody.vault import VaultLocation
-from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY, VaultAdmin
+from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY
 from userbot.config import Secret, Settings
 from userbot.devvault import dev_vault
+from userbot.stack import vault_admin
 
 log = structlog.get_logger("demo")
 
@@ -33,11 +33,6 @@ DEMO_SECRETS: dict[str, dict[str, str]] = {
     "api_token": {"token": "demo-api-token-4f9c2e71"},
     "smtp": {"host": "smtp.internal", "username": "mailer", "password": "demo-smtp-pass"},
 }
-
-
-def _location(settings: Settings) -> VaultLocation:
-    vault = settings.vault
-    return VaultLocation(vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key)
 
 
 async def demo_ticket_store(settings: Settings) -> TicketStore:
@@ -56,7 +51,9 @@ async def demo_ticket_store(settings: Settings) -> TicketStore:
 async def prepare_demo_vault(addr: str, root_token: str, settings: Settings) -> Settings:
     """Set up Vault as `setup-vault` would, write the demo secrets, and return
     settings that give each server its own narrow token instead of the root token."""
-    async with VaultAdmin(addr, root_token, _location(settings)) as admin:
+    dev = replace(settings.vault, addr=addr, namespace=None, cacert=None)
+    root = replace(settings, vault=replace(dev, token=Secret(root_token)))
+    async with vault_admin(root) as admin:
         await admin.setup()
         for name, fields in DEMO_SECRETS.items():
             await admin.write_secret(name, fields)
@@ -64,13 +61,10 @@ async def prepare_demo_vault(addr: str, root_token: str, settings: Settings) -> 
         backend_token = await admin.create_token(BACKEND_POLICY)
 
     vault = replace(
-        settings.vault,
-        addr=addr,
+        dev,
         token=Secret(""),
         secrets_token=Secret(secrets_token),
         backend_token=Secret(backend_token),
-        namespace=None,
-        cacert=None,
     )
     return replace(settings, vault=vault)
 

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from custody.vault import VaultLocation
-from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY, VaultAdmin
+from custody.vault_admin import BACKEND_POLICY, SECRETS_POLICY
 from userbot.config import Settings
+from userbot.stack import vault_admin
 
 
 async def setup_vault(settings: Settings) -> int:
     """Enable KV v2 and transit, create the key, write the policies; print each step."""
-    vault = settings.vault
-    vault.require()
-    token = vault.require_token("admin")
-    location = VaultLocation(
-        vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key
-    )
-    async with VaultAdmin(
-        vault.addr,
-        token.reveal(),
-        location,
-        namespace=vault.namespace,
-        cacert=vault.cacert,
-        timeout=vault.timeout,
-    ) as admin:
+    async with vault_admin(settings) as admin:
         steps = await admin.setup()
 
     for step in steps:

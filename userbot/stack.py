@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import structlog
 
@@ -22,6 +23,7 @@ from custody.sweeper import ContentSweeper
 from custody.tickets import RedisTicketStore, TicketStore
 from custody.tls import LOCAL_CLIENT_NAME, TlsIdentity, load_identity, local_pki
 from custody.vault import VaultClient, VaultLocation
+from custody.vault_admin import VaultAdmin
 from handlers.secrets import SecretServices
 from secrets_client import BackendClient, SecretsClient
 from secrets_service.servicer import SERVICE_NAME as SECRETS_SERVICE
@@ -31,28 +33,32 @@ from userbot.config import Settings
 log = structlog.get_logger("userbot")
 
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
+V = TypeVar("V", bound=VaultClient)
 
 
-def vault_client(settings: Settings, component: str) -> VaultClient:
-    """A Vault client holding the token of one component ("secrets" or "backend")."""
+def _vault(settings: Settings, component: str, client_class: type[V]) -> V:
     vault = settings.vault
     vault.require()
-    location = VaultLocation(
-        kv_mount=vault.kv_mount,
-        kv_prefix=vault.kv_prefix,
-        transit_mount=vault.transit_mount,
-        transit_key=vault.transit_key,
-    )
 
-    return VaultClient(
+    return client_class(
         vault.addr,
         vault.require_token(component).reveal(),
-        location,
+        VaultLocation(vault.kv_mount, vault.kv_prefix, vault.transit_mount, vault.transit_key),
         namespace=vault.namespace,
         cacert=vault.cacert,
         timeout=vault.timeout,
         workers=vault.workers,
     )
+
+
+def vault_client(settings: Settings, component: str) -> VaultClient:
+    """A Vault client holding the token of one component ("secrets" or "backend")."""
+    return _vault(settings, component, VaultClient)
+
+
+def vault_admin(settings: Settings) -> VaultAdmin:
+    """A Vault client for set-up, holding VAULT_TOKEN."""
+    return _vault(settings, "admin", VaultAdmin)
 
 
 async def open_ticket_store(settings: Settings) -> RedisTicketStore:

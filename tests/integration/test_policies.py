@@ -25,7 +25,8 @@ async def test_backend_token_can_only_decrypt(settings: Settings) -> None:
     async with vault_client(settings, "secrets") as service:
         data_key = await service.generate_data_key()
     async with vault_client(settings, "backend") as vault:
-        assert await vault.decrypt_data_key(data_key.wrapped) == data_key.plaintext
+        unwrapped = await vault.decrypt_data_key(data_key.wrapped)
+        assert unwrapped.plaintext == data_key.plaintext
         with pytest.raises(VaultPermissionError):
             await vault.read_secret("db_prod")
         with pytest.raises(VaultPermissionError):
